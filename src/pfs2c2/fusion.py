@@ -1,0 +1,336 @@
+"""The three stages of PFS2C2 and :func:`fuse`.
+
+Notation (all inside the model, images normalised by their own maximum):
+``Y`` LR-HSI ``(1, C, h, w)``, ``Z`` HR-MSI ``(1, c, H, W)``, ``F`` SpeUp, ``G`` SpaUp, ``R`` SpeDown,
+``B`` SpaDown, ``B0`` the PSF before learning.
+
+1. Pretrain the inverses: ``|G(Y) - F(Z)|`` (the paper) plus the anchor ``|F(B0(Z)) - Y|``.
+2. Learn the degradations: ``|R(Y) - B(Z)|``.
+3. Jointly: ``|R(Y) - B(Z)| + |F(B(Z)) - Y| + |G(R(Y)) - Z| + |B(F(Z)) - Y|`` plus the
+   spectral-consistency term ``|R(F(Z)) - Z|``.
+
+All losses are L1 means. The fused cube is ``F(Z)`` rescaled to the HSI's units.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import FusionConfig, StageConfig
+from .modules import SpatialDown, SpatialUp, SpectralDown, SpectralUp
+from .physics import check_psf, gaussian_psf
+
+Layout = Literal["chw", "hwc"]
+ProgressCallback = Callable[[int, int, int, float], None]
+"""Called as ``callback(stage, iteration, total_iterations, loss)`` during training."""
+
+
+@dataclass
+class FusionResult:
+    """What :func:`fuse` returns.
+
+    Attributes:
+        fused: fused HR-HSI, float32, in the layout of the inputs and the LR-HSI's units.
+        psf: ``(k, k)`` PSF (learned or the known one), non-negative, sums to 1.
+        srf: ``(C, c)`` SRF shape, each column non-negative and summing to 1.
+        srf_gain: ``(c,)`` gain per MSI band such that ``MSI ~= HSI @ (srf * srf_gain)`` in the inputs' units.
+        ratio: spatial scale factor used.
+        history: one record per logged iteration: ``stage``, ``iteration``, ``loss`` and each loss term.
+        timings: seconds per stage (``stage1``, ``stage2``, ``stage3``) and ``total``.
+        config: the resolved configuration.
+        device: the torch device the run used.
+        psf_learned, srf_learned: whether the operator was learned (blind) or given.
+    """
+
+    fused: np.ndarray
+    psf: np.ndarray
+    srf: np.ndarray
+    srf_gain: np.ndarray
+    ratio: int
+    history: list[dict[str, Any]]
+    timings: dict[str, float]
+    config: FusionConfig
+    device: str
+    psf_learned: bool
+    srf_learned: bool
+    modules: dict[str, nn.Module] = field(default_factory=dict, repr=False)
+
+
+def to_chw(x: Any, layout: Layout, name: str) -> np.ndarray:
+    """Return a float32 ``(C, H, W)`` copy of a 3-D array given in ``layout``.
+
+    Raises:
+        ValueError: if the array is not 3-D or holds NaN/Inf.
+    """
+    arr = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
+    if arr.ndim != 3:
+        raise ValueError(f"{name} must be a 3-D cube ({layout.upper()}), got shape {arr.shape}")
+    if layout not in ("chw", "hwc"):
+        raise ValueError(f"layout must be 'chw' or 'hwc', got {layout!r}")
+    if layout == "hwc":
+        arr = arr.transpose(2, 0, 1)
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or Inf values; fill or mask them before fusion")
+    return arr
+
+
+def infer_ratio(hsi_shape: tuple[int, ...], msi_shape: tuple[int, ...], ratio: int | None = None) -> int:
+    """Spatial ratio from ``(C, h, w)`` and ``(c, H, W)`` shapes; check a given ratio against them.
+
+    Raises:
+        ValueError: if the sizes are not an integer ratio apart or contradict ``ratio``.
+    """
+    (_, h, w), (_, hh, ww) = hsi_shape, msi_shape
+    if hh % h or ww % w or hh // h != ww // w or hh // h < 1:
+        raise ValueError(
+            f"MSI size {hh}x{ww} is not an integer multiple of HSI size {h}x{w} (same factor on both axes); "
+            "crop or resample the images so the grids nest"
+        )
+    found = hh // h
+    if ratio is not None and int(ratio) != found:
+        raise ValueError(f"--ratio {ratio} contradicts the image sizes (HSI {h}x{w}, MSI {hh}x{ww} give ratio {found})")
+    if found < 2:
+        raise ValueError(f"HSI and MSI have the same size {h}x{w}; the MSI must have the finer grid (ratio >= 2)")
+    return found
+
+
+def check_srf(srf: Any, hsi_bands: int, msi_bands: int) -> np.ndarray:
+    """Validate a ``(C, c)`` SRF matrix (float64, finite, non-negative, no empty column)."""
+    m = np.asarray(srf, dtype=np.float64)
+    if m.shape != (hsi_bands, msi_bands):
+        if m.shape == (msi_bands, hsi_bands):
+            raise ValueError(f"SRF has shape {m.shape}; expected (HSI bands, MSI bands) = ({hsi_bands}, {msi_bands}): transpose it")
+        raise ValueError(f"SRF has shape {m.shape}; expected (HSI bands, MSI bands) = ({hsi_bands}, {msi_bands})")
+    if not np.all(np.isfinite(m)) or np.any(m < 0):
+        raise ValueError("SRF must be finite and non-negative")
+    if np.any(m.sum(0) <= 0):
+        raise ValueError(f"SRF column(s) {np.flatnonzero(m.sum(0) <= 0).tolist()} are all zero: each MSI band needs a response")
+    return m
+
+
+def select_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _robust_max(x: np.ndarray) -> float:
+    peak = float(np.max(x))
+    if peak <= 0:
+        raise ValueError("an input image is all zero or negative; check the file and its scaling")
+    return peak
+
+
+class _Trainer:
+    """Holds the four modules and the normalised images; runs the stages."""
+
+    def __init__(
+        self,
+        y: np.ndarray,
+        z: np.ndarray,
+        ratio: int,
+        srf_known: np.ndarray | None,
+        srf_support: np.ndarray | None,
+        psf_known: np.ndarray | None,
+        cfg: FusionConfig,
+        device: torch.device,
+        callback: ProgressCallback | None,
+    ) -> None:
+        self.cfg, self.ratio, self.callback, self.device = cfg, ratio, callback, device
+        self.y_scale, self.z_scale = _robust_max(y), _robust_max(z)
+        self.Y = torch.from_numpy(y / self.y_scale)[None].to(device)
+        self.Z = torch.from_numpy(z / self.z_scale)[None].to(device)
+        C, c = y.shape[0], z.shape[0]
+
+        k = cfg.psf_size or ratio
+        if psf_known is not None:
+            self.B = SpatialDown(ratio, psf_known, learn=False)
+        else:
+            start = gaussian_psf(ratio, k) if cfg.psf_init == "gaussian" else np.full((k, k), 1.0 / k**2)
+            self.B = SpatialDown(ratio, start, learn=True)
+        self.G = SpatialUp(ratio, psf_known if psf_known is not None else gaussian_psf(ratio))
+        self.F = SpectralUp(c, C, cfg.attention, cfg.output_activation, cfg.linear_skip).to(device)
+
+        if srf_known is not None:
+            self.R = SpectralDown((srf_known * self.y_scale / self.z_scale).astype(np.float32), learn=False)
+        else:
+            support = np.ones((C, c), bool) if srf_support is None else np.asarray(srf_support) > 0
+            shape = support / support.sum(0, keepdims=True)
+            # start each gain at the ratio of means, so the first SRF already matches the MSI's units
+            lr_msi0 = self.B(self.Z).detach().cpu().numpy()[0].mean(axis=(1, 2))
+            projected = shape.T @ y.mean(axis=(1, 2)) / self.y_scale
+            gain = np.where(projected > 0, lr_msi0 / np.maximum(projected, 1e-12), 1.0)
+            self.R = SpectralDown((shape * gain).astype(np.float32), learn=True, learn_gain=cfg.learn_srf_gain)
+        for module in (self.B, self.G, self.F, self.R):
+            module.to(device)
+        self.history: list[dict[str, Any]] = []
+        self.timings: dict[str, float] = {}
+
+    def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]]) -> None:
+        params = [p for m in modules for p in m.parameters() if p.requires_grad]
+        start = time.perf_counter()
+        if not params or sched.iterations == 0:
+            self.timings[f"stage{stage}"] = 0.0
+            return
+        opt = torch.optim.Adam(params, lr=sched.lr)
+        every = self.cfg.log_every
+        tick = max(1, sched.iterations // 200)
+        for it in range(sched.iterations):
+            for group in opt.param_groups:
+                group["lr"] = sched.lr * sched.lr_factor(it)
+            opt.zero_grad(set_to_none=True)
+            terms = step()
+            loss = sum(terms.values())
+            loss.backward()
+            opt.step()
+            last = it == sched.iterations - 1
+            if it % every == 0 or last:
+                record = {"stage": stage, "iteration": it + 1, "loss": loss.item()}
+                record.update({name: v.item() for name, v in terms.items()})
+                self.history.append(record)
+            if self.callback is not None and (it % tick == 0 or last):
+                self.callback(stage, it + 1, sched.iterations, loss.item())
+        self.timings[f"stage{stage}"] = time.perf_counter() - start
+
+    def stage1(self) -> None:
+        """Pretrain SpeUp and SpaUp from the original images."""
+        cfg = self.cfg
+        with torch.no_grad():
+            lr_msi0 = self.B(self.Z)
+        if cfg.linear_skip:
+            self.F.init_linear(lr_msi0, self.Y)
+
+        def step() -> dict[str, torch.Tensor]:
+            terms = {}
+            if cfg.agreement_weight > 0:
+                terms["agreement"] = cfg.agreement_weight * F.l1_loss(self.G(self.Y), self.F(self.Z))
+            if cfg.anchor_weight > 0:
+                terms["anchor"] = cfg.anchor_weight * F.l1_loss(self.F(lr_msi0), self.Y)
+            return terms
+
+        self._run(1, cfg.stage1, [self.F, self.G], step)
+
+    def stage2(self) -> None:
+        """Learn the degradations so that SpeDown(LR-HSI) = SpaDown(HR-MSI)."""
+
+        def step() -> dict[str, torch.Tensor]:
+            return {"degradation": F.l1_loss(self.R(self.Y), self.B(self.Z))}
+
+        self._run(2, self.cfg.stage2, [self.R, self.B], step)
+
+    def stage3(self) -> None:
+        """Optimise all four modules under the cycle constraints."""
+        cfg = self.cfg
+        learn_degradation = any(p.requires_grad for m in (self.R, self.B) for p in m.parameters())
+
+        def step() -> dict[str, torch.Tensor]:
+            lr_msi_spatial = self.B(self.Z)
+            lr_msi_spectral = self.R(self.Y)
+            fused = self.F(self.Z)
+            terms = {
+                "spe_up_cycle": F.l1_loss(self.F(lr_msi_spatial.detach()), self.Y),
+                "spa_up_cycle": F.l1_loss(self.G(lr_msi_spectral.detach()), self.Z),
+                "fused_spatial": F.l1_loss(self.B(fused), self.Y),
+            }
+            if learn_degradation:
+                terms["degradation"] = F.l1_loss(lr_msi_spectral, lr_msi_spatial)
+            if cfg.spectral_consistency_weight > 0:
+                terms["fused_spectral"] = cfg.spectral_consistency_weight * F.l1_loss(self.R(fused), self.Z)
+            return terms
+
+        self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], step)
+
+    @torch.no_grad()
+    def fused(self) -> np.ndarray:
+        return (self.F(self.Z)[0] * self.y_scale).float().cpu().numpy()
+
+    @torch.no_grad()
+    def operators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        psf = self.B.psf.double().cpu().numpy()
+        srf_model = self.R.srf.double().cpu().numpy() * self.z_scale / self.y_scale  # in input units
+        gain = srf_model.sum(0)
+        return psf / psf.sum(), srf_model / gain, gain
+
+
+def fuse(
+    lr_hsi: Any,
+    hr_msi: Any,
+    ratio: int | None = None,
+    srf: Any = None,
+    psf: Any = None,
+    config: FusionConfig | None = None,
+    callback: ProgressCallback | None = None,
+    *,
+    layout: Layout = "chw",
+    srf_support: Any = None,
+) -> FusionResult:
+    """Fuse a low-resolution HSI with a high-resolution MSI of the same scene (PFS2C2).
+
+    Args:
+        lr_hsi: LR-HSI, ``(C, h, w)`` or ``(h, w, C)`` per ``layout``; numpy array or tensor.
+        hr_msi: HR-MSI, ``(c, H, W)`` or ``(H, W, c)``, with ``H = ratio * h``, ``W = ratio * w``, ``c < C``.
+        ratio: spatial scale factor; inferred from the shapes when omitted.
+        srf: known ``(C, c)`` SRF (non-blind spectral mode), in the inputs' units: ``MSI = HSI @ srf``.
+        psf: known ``(k, k)`` PSF (non-blind spatial mode); normalised to sum 1.
+        config: run configuration; default ``FusionConfig()`` (the default preset).
+        callback: ``callback(stage, iteration, total, loss)`` for progress reporting.
+        layout: ``"chw"`` or ``"hwc"``, the axis order of both inputs and of the returned cube.
+        srf_support: ``(C, c)`` matrix whose non-zeros say which HSI bands each MSI band may cover when
+            the SRF is learned (from wavelengths and a sensor, see :mod:`pfs2c2.sensors`); default all.
+
+    Returns:
+        A :class:`FusionResult`.
+
+    Raises:
+        ValueError: a one-line message for inconsistent or invalid inputs.
+    """
+    cfg = (config or FusionConfig()).validate()
+    y = to_chw(lr_hsi, layout, "LR-HSI")
+    z = to_chw(hr_msi, layout, "HR-MSI")
+    if z.shape[0] >= y.shape[0]:
+        raise ValueError(
+            f"the MSI has {z.shape[0]} bands and the HSI {y.shape[0]}: the HSI must have more bands "
+            "(are the two inputs swapped, or the layout wrong?)"
+        )
+    ratio = infer_ratio(y.shape, z.shape, ratio)
+    srf_known = None if srf is None else check_srf(srf, y.shape[0], z.shape[0])
+    support = None if srf_support is None else check_srf(srf_support, y.shape[0], z.shape[0])
+    psf_known = None if psf is None else check_psf(psf, ratio)
+    if cfg.psf_size is not None and (cfg.psf_size < ratio or (cfg.psf_size - ratio) % 2):
+        raise ValueError(f"psf_size {cfg.psf_size} must be >= the ratio {ratio} and differ from it by an even number")
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    device = select_device(cfg.device)
+    t0 = time.perf_counter()
+    trainer = _Trainer(y, z, ratio, srf_known, support, psf_known, cfg, device, callback)
+    trainer.stage1()
+    trainer.stage2()
+    trainer.stage3()
+    fused = trainer.fused()
+    trainer.timings["total"] = time.perf_counter() - t0
+    psf_out, srf_out, gain = trainer.operators()
+    return FusionResult(
+        fused=fused if layout == "chw" else fused.transpose(1, 2, 0).copy(),
+        psf=psf_out,
+        srf=srf_out,
+        srf_gain=gain,
+        ratio=ratio,
+        history=trainer.history,
+        timings=trainer.timings,
+        config=cfg,
+        device=str(device),
+        psf_learned=psf_known is None,
+        srf_learned=srf_known is None,
+        modules={"spe_up": trainer.F, "spa_up": trainer.G, "spe_down": trainer.R, "spa_down": trainer.B},
+    )

@@ -1,0 +1,214 @@
+"""The four modules PFS2C2 learns per scene.
+
+* :class:`SpectralUp` (SpeUp): MSI bands -> HSI bands, 1x1 convolutions with spectral attention.
+  Applied to the HR-MSI it gives the fused HR-HSI.
+* :class:`SpatialUp` (SpaUp): one transposed convolution shared by all bands (kernel = stride = ratio),
+  initialised from the pseudo-inverse of a PSF.
+* :class:`SpectralDown` (SpeDown): the SRF, one non-negative response per MSI band over the HSI bands
+  that band covers (its support), times a positive gain per MSI band.
+* :class:`SpatialDown` (SpaDown): one PSF shared by all bands (non-negative, sums to 1).
+
+All modules take and return batches ``(N, C, H, W)``. The degradation modules are either learned
+(blind) or fixed to a known PSF / SRF (non-blind); both expose the current operator as ``.psf`` or
+``.srf``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .physics import blur_downsample_tensor, srf_project_tensor
+
+
+class SpectralAttention(nn.Module):
+    """Squeeze-and-excitation over bands: global mean per band -> MLP -> sigmoid gate per band."""
+
+    def __init__(self, channels: int, reduction: int = 2) -> None:
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.gate = nn.Sequential(
+            nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels), nn.Sigmoid()
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = self.gate(x.mean(dim=(2, 3)))
+        return x * weights[:, :, None, None]
+
+
+def spectral_widths(msi_bands: int, hsi_bands: int) -> list[int]:
+    """Hidden widths of SpeUp: the MSI band count doubled ``max(1, floor(log2(C / c)))`` times.
+
+    This is the authors' layout when the HSI has at least twice the MSI bands, and still gives one
+    hidden layer when it has fewer (e.g. 8 MSI -> 12 HSI bands).
+    """
+    doublings = max(1, int(math.floor(math.log2(hsi_bands / msi_bands))))
+    return [msi_bands * 2**i for i in range(doublings + 1)]
+
+
+class SpectralUp(nn.Module):
+    """SpeUp: per-pixel MLP (1x1 convolutions, LeakyReLU 0.2) with spectral attention.
+
+    Args:
+        msi_bands: c, input bands.
+        hsi_bands: C, output bands (C > c).
+        attention: put a spectral attention block before the last convolution (the paper's design).
+        output_activation: "leaky_relu" (the authors' code) or "none".
+        linear_skip: add a linear 1x1 path ``W z + b`` beside the MLP (ours, not the authors'); with
+            :meth:`init_linear` it starts as the least-squares spectral map and the MLP learns the rest.
+    """
+
+    def __init__(
+        self,
+        msi_bands: int,
+        hsi_bands: int,
+        attention: bool = True,
+        output_activation: str = "leaky_relu",
+        linear_skip: bool = False,
+    ) -> None:
+        super().__init__()
+        self.skip = nn.Conv2d(msi_bands, hsi_bands, 1) if linear_skip else None
+        widths = spectral_widths(msi_bands, hsi_bands)
+        layers: list[nn.Module] = []
+        for w_in, w_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(w_in, w_out, 1), nn.LeakyReLU(0.2)]
+        if attention:
+            layers.append(SpectralAttention(widths[-1]))
+        layers.append(nn.Conv2d(widths[-1], hsi_bands, 1))
+        if output_activation == "leaky_relu":
+            layers.append(nn.LeakyReLU(0.2))
+        elif output_activation != "none":
+            raise ValueError(f"unknown output_activation {output_activation!r}; use 'leaky_relu' or 'none'")
+        self.activation = layers.pop() if output_activation == "leaky_relu" else nn.Identity()
+        self.net = nn.Sequential(*layers)
+
+    @torch.no_grad()
+    def init_linear(self, msi: torch.Tensor, hsi: torch.Tensor) -> None:
+        """Start the linear path at the least-squares map from ``msi`` to ``hsi`` pixels and silence the MLP.
+
+        Args:
+            msi: ``(N, c, h, w)`` MSI pixels; hsi: ``(N, C, h, w)`` HSI pixels at the same positions.
+        """
+        if self.skip is None:
+            raise RuntimeError("init_linear needs linear_skip=True")
+        a = msi.permute(1, 0, 2, 3).reshape(msi.shape[1], -1).T.double()
+        a = torch.cat([a, torch.ones_like(a[:, :1])], 1)
+        b = hsi.permute(1, 0, 2, 3).reshape(hsi.shape[1], -1).T.double()
+        sol = torch.linalg.lstsq(a, b).solution  # (c + 1, C)
+        self.skip.weight.copy_(sol[:-1].T[:, :, None, None].to(self.skip.weight))
+        self.skip.bias.copy_(sol[-1].to(self.skip.bias))
+        last = self.net[-1]
+        last.weight.zero_()
+        last.bias.zero_()
+
+    def forward(self, msi: torch.Tensor) -> torch.Tensor:
+        out = self.net(msi)
+        if self.skip is not None:
+            out = out + self.skip(msi)
+        return self.activation(out)
+
+
+class SpatialUp(nn.Module):
+    """SpaUp: a transposed convolution (kernel = stride = ratio) shared by all bands.
+
+    Initialised with ``psf / sum(psf**2)``, the pseudo-inverse of blur + decimation with that PSF,
+    so that ``SpatialDown(SpatialUp(y)) == y`` at initialisation.
+    """
+
+    def __init__(self, ratio: int, init_psf: np.ndarray) -> None:
+        super().__init__()
+        if init_psf.shape != (ratio, ratio):
+            # a wider PSF is cropped to its central ratio x ratio block for the inverse
+            off = (init_psf.shape[0] - ratio) // 2
+            init_psf = init_psf[off : off + ratio, off : off + ratio]
+        self.ratio = ratio
+        kernel = init_psf / np.sum(init_psf**2)
+        self.kernel = nn.Parameter(torch.as_tensor(kernel, dtype=torch.float32))
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = lr.shape
+        up = F.conv_transpose2d(lr.reshape(n * c, 1, h, w), self.kernel[None, None], stride=self.ratio)
+        return up.reshape(n, c, h * self.ratio, w * self.ratio)
+
+
+class SpatialDown(nn.Module):
+    """SpaDown: blur + decimation with one PSF shared by all bands.
+
+    Blind: the PSF is ``softmax(logits)`` over the ``k x k`` kernel, so it is always non-negative and
+    sums to 1. Non-blind: the PSF is a fixed buffer.
+
+    Args:
+        ratio: scale factor.
+        init_psf: ``(k, k)`` starting (blind) or known (non-blind) kernel, summing to 1.
+        learn: learn the kernel (blind) or keep it fixed.
+    """
+
+    def __init__(self, ratio: int, init_psf: np.ndarray, learn: bool = True) -> None:
+        super().__init__()
+        self.ratio = ratio
+        kernel = torch.as_tensor(init_psf, dtype=torch.float32)
+        if learn:
+            self.logits = nn.Parameter(torch.log(kernel.clamp_min(1e-8)))
+        else:
+            self.register_buffer("fixed_psf", kernel / kernel.sum())
+
+    @property
+    def learnable(self) -> bool:
+        return hasattr(self, "logits")
+
+    @property
+    def psf(self) -> torch.Tensor:
+        if self.learnable:
+            return torch.softmax(self.logits.flatten(), 0).reshape(self.logits.shape)
+        return self.fixed_psf
+
+    def forward(self, hr: torch.Tensor) -> torch.Tensor:
+        return blur_downsample_tensor(hr, self.psf, self.ratio)
+
+
+class SpectralDown(nn.Module):
+    """SpeDown: the SRF, ``(C, c)``, non-negative, zero outside each MSI band's support.
+
+    Blind: column ``j`` is ``gain_j * softmax(logits[:, j])`` restricted to the support, so the shape of
+    each response sums to 1 and ``gain_j`` absorbs a difference of radiometric units between the
+    images. Non-blind: a fixed matrix.
+
+    Args:
+        init_srf: ``(C, c)`` starting (blind) or known (non-blind) matrix; its zeros define the support.
+        learn: learn the response (blind) or keep it fixed.
+        learn_gain: also learn the per-band gain (blind only).
+    """
+
+    def __init__(self, init_srf: np.ndarray, learn: bool = True, learn_gain: bool = True) -> None:
+        super().__init__()
+        srf = torch.as_tensor(init_srf, dtype=torch.float32)
+        if not learn:
+            self.register_buffer("fixed_srf", srf)
+            return
+        support = srf > 0
+        self.register_buffer("support", support)
+        sums = srf.sum(0)
+        self.logits = nn.Parameter(torch.log((srf / sums).clamp_min(1e-8)))
+        log_gain = torch.log(sums)
+        if learn_gain:
+            self.log_gain = nn.Parameter(log_gain)
+        else:
+            self.register_buffer("log_gain", log_gain)
+
+    @property
+    def learnable(self) -> bool:
+        return hasattr(self, "logits")
+
+    @property
+    def srf(self) -> torch.Tensor:
+        if not self.learnable:
+            return self.fixed_srf
+        shape = torch.softmax(self.logits.masked_fill(~self.support, -torch.inf), dim=0)
+        return shape * torch.exp(self.log_gain)[None, :]
+
+    def forward(self, hsi: torch.Tensor) -> torch.Tensor:
+        return srf_project_tensor(hsi, self.srf)
