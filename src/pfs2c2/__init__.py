@@ -1,3 +1,40 @@
-"""pfs2c2: blind hyperspectral-multispectral image fusion (Jia et al., IEEE JSTARS 2025)."""
+"""pfs2c2: blind hyperspectral-multispectral image fusion (Jia et al., IEEE JSTARS 2025).
+
+Public API::
+
+    result = pfs2c2.fuse(lr_hsi, hr_msi)            # blind PSF and SRF, default preset
+    sim = pfs2c2.simulate(reference, 4, srf)        # Wald-protocol LR-HSI / HR-MSI pair
+    scores = pfs2c2.evaluate(result.fused, reference, 4)
+
+Names are imported on first use so that the command line starts without loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "FusionConfig": "config",
+    "StageConfig": "config",
+    "FusionResult": "fusion",
+    "fuse": "fusion",
+    "evaluate": "metrics",
+    "Simulation": "simulation",
+    "simulate": "simulation",
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:
+    from .config import FusionConfig, StageConfig
+    from .fusion import FusionResult, fuse
+    from .metrics import evaluate
+    from .simulation import Simulation, simulate
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'pfs2c2' has no attribute {name!r}")

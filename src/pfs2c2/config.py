@@ -54,6 +54,8 @@ class FusionConfig:
             data with the initial PSF (0 = the authors' unanchored stage 1, which can collapse).
         agreement_weight: stage 1 weight of ``|SpaUp(LR-HSI) - SpeUp(MSI)|`` (the paper's stage 1 loss).
         spectral_consistency_weight: stage 3 weight of ``|SpeDown(SpeUp(MSI)) - MSI|`` (0 = authors).
+        batch_fraction: fraction of LR pixels (with their HR blocks) drawn at random for the HR loss
+            terms each iteration (1 = whole images, as the authors; used only with a ratio x ratio PSF).
         attention: spectral attention in SpeUp.
         linear_skip: SpeUp gets a linear path started at the least-squares LR spectral map (ours).
         output_activation: last activation of SpeUp, "leaky_relu" (authors) or "none".
@@ -68,12 +70,13 @@ class FusionConfig:
     """
 
     preset: str = "default"
-    stage1: StageConfig = field(default_factory=lambda: StageConfig(300, 5e-3, 150))
+    stage1: StageConfig = field(default_factory=lambda: StageConfig(200, 5e-3, 100))
     stage2: StageConfig = field(default_factory=lambda: StageConfig(3000, 2e-2, 1500))
-    stage3: StageConfig = field(default_factory=lambda: StageConfig(1500, 2e-3, 750))
+    stage3: StageConfig = field(default_factory=lambda: StageConfig(2000, 2e-3, 1000))
     anchor_weight: float = 1.0
     agreement_weight: float = 0.1
     spectral_consistency_weight: float = 1.0
+    batch_fraction: float = 0.25
     attention: bool = True
     linear_skip: bool = True
     output_activation: str = "leaky_relu"
@@ -96,7 +99,7 @@ class FusionConfig:
                 preset="fast",
                 stage1=StageConfig(100, 5e-3, 50),
                 stage2=StageConfig(1000, 2e-2, 500),
-                stage3=StageConfig(300, 2e-3, 150),
+                stage3=StageConfig(600, 2e-3, 300),
             )
         if name == "faithful":
             return cls(
@@ -108,6 +111,7 @@ class FusionConfig:
                 agreement_weight=1.0,
                 spectral_consistency_weight=0.0,
                 linear_skip=False,
+                batch_fraction=1.0,
                 learn_srf_gain=False,
                 log_every=1000,
             )
@@ -124,6 +128,8 @@ class FusionConfig:
             raise ValueError(f"psf_init must be 'uniform' or 'gaussian', got {self.psf_init!r}")
         if self.output_activation not in ("leaky_relu", "none"):
             raise ValueError(f"output_activation must be 'leaky_relu' or 'none', got {self.output_activation!r}")
+        if not 0 < self.batch_fraction <= 1:
+            raise ValueError(f"batch_fraction must be in (0, 1], got {self.batch_fraction}")
         if not 0 <= self.support_threshold < 1:
             raise ValueError(f"support_threshold must be in [0, 1), got {self.support_threshold}")
         if self.log_every < 1:

@@ -174,6 +174,30 @@ class _Trainer:
             module.to(device)
         self.history: list[dict[str, Any]] = []
         self.timings: dict[str, float] = {}
+        # the HR terms can be computed on a random subset of LR pixels and their ratio x ratio blocks;
+        # exact when the PSF is ratio x ratio (blocks do not overlap), so only then
+        n_pixels = self.Y.shape[2] * self.Y.shape[3]
+        self.batch_pixels = n_pixels
+        if cfg.batch_fraction < 1.0 and self.B.psf.shape[-1] == ratio:
+            self.batch_pixels = max(1, min(n_pixels, round(cfg.batch_fraction * n_pixels)))
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+
+    def hr_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """HR-MSI blocks and LR-HSI pixels for one iteration: ``(1, c, n*r, r)`` and ``(1, C, n, 1)``.
+
+        With every pixel selected these are the whole images. Otherwise ``n`` random LR pixels are
+        taken and their ``r x r`` MSI blocks stacked vertically, so blur + decimation of the stack
+        gives exactly the stacked LR pixels, and the spectral attention pools over the sampled pixels.
+        """
+        if self.batch_pixels == self.Y.shape[2] * self.Y.shape[3]:
+            return self.Z, self.Y
+        r, (_, C, h, w), c = self.ratio, self.Y.shape, self.Z.shape[1]
+        idx = torch.randperm(h * w, generator=self.generator)[: self.batch_pixels].to(self.device)
+        rows, cols = idx // w, idx % w
+        blocks = self.Z[0].reshape(c, h, r, w, r).permute(0, 1, 3, 2, 4)[:, rows, cols]  # (c, n, r, r)
+        z = blocks.reshape(1, c, -1, r)
+        y = self.Y[0][:, rows, cols].reshape(1, C, -1, 1)
+        return z, y
 
     def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]]) -> None:
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
@@ -212,7 +236,8 @@ class _Trainer:
         def step() -> dict[str, torch.Tensor]:
             terms = {}
             if cfg.agreement_weight > 0:
-                terms["agreement"] = cfg.agreement_weight * F.l1_loss(self.G(self.Y), self.F(self.Z))
+                z, y = self.hr_batch()
+                terms["agreement"] = cfg.agreement_weight * F.l1_loss(self.G(y), self.F(z))
             if cfg.anchor_weight > 0:
                 terms["anchor"] = cfg.anchor_weight * F.l1_loss(self.F(lr_msi0), self.Y)
             return terms
@@ -235,16 +260,17 @@ class _Trainer:
         def step() -> dict[str, torch.Tensor]:
             lr_msi_spatial = self.B(self.Z)
             lr_msi_spectral = self.R(self.Y)
-            fused = self.F(self.Z)
+            z, y = self.hr_batch()
+            fused = self.F(z)
             terms = {
                 "spe_up_cycle": F.l1_loss(self.F(lr_msi_spatial.detach()), self.Y),
                 "spa_up_cycle": F.l1_loss(self.G(lr_msi_spectral.detach()), self.Z),
-                "fused_spatial": F.l1_loss(self.B(fused), self.Y),
+                "fused_spatial": F.l1_loss(self.B(fused), y),
             }
             if learn_degradation:
                 terms["degradation"] = F.l1_loss(lr_msi_spectral, lr_msi_spatial)
             if cfg.spectral_consistency_weight > 0:
-                terms["fused_spectral"] = cfg.spectral_consistency_weight * F.l1_loss(self.R(fused), self.Z)
+                terms["fused_spectral"] = cfg.spectral_consistency_weight * F.l1_loss(self.R(fused), z)
             return terms
 
         self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], step)

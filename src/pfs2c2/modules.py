@@ -131,7 +131,8 @@ class SpatialUp(nn.Module):
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         n, c, h, w = lr.shape
-        up = F.conv_transpose2d(lr.reshape(n * c, 1, h, w), self.kernel[None, None], stride=self.ratio)
+        # transposed convolution with kernel = stride: each LR pixel becomes kernel-weighted r x r block
+        up = torch.einsum("ncyx,ab->ncyaxb", lr, self.kernel.to(lr.dtype))
         return up.reshape(n, c, h * self.ratio, w * self.ratio)
 
 

@@ -107,6 +107,10 @@ def blur_downsample_tensor(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> to
     k = psf.shape[-1]
     if h % ratio or w % ratio:
         raise ValueError(f"image size {h}x{w} is not divisible by the ratio {ratio}; crop it to a multiple of {ratio}")
+    if k == ratio:  # non-overlapping blocks: a tensor contraction, much faster than conv2d backward on CPU
+        blocks = xb.reshape(n, c, h // ratio, ratio, w // ratio, ratio)
+        out = torch.einsum("ncyaxb,ab->ncyx", blocks, psf.to(xb.dtype))
+        return out[0] if squeeze else out
     flat = xb.reshape(n * c, 1, h, w)
     pad = (k - ratio) // 2
     if pad:

@@ -1,0 +1,82 @@
+"""Simulate an LR-HSI / HR-MSI pair from a reference HR-HSI (Wald protocol, GUIDE section 2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .fusion import Layout, check_srf, to_chw
+from .physics import add_noise, blur_downsample, check_psf, crop_to_ratio, gaussian_psf
+
+
+@dataclass
+class Simulation:
+    """A simulated fusion problem; every cube is ``(C, H, W)`` (or ``(H, W, C)`` if asked for).
+
+    Attributes:
+        lr_hsi: blurred and decimated reference, ``(C, H/r, W/r)``.
+        hr_msi: spectrally projected reference, ``(c, H, W)``.
+        reference: the reference cropped to a multiple of the ratio, ``(C, H, W)``.
+        psf: ``(k, k)`` PSF used, sums to 1.
+        srf: ``(C, c)`` SRF used, columns sum to 1.
+        ratio: scale factor.
+    """
+
+    lr_hsi: np.ndarray
+    hr_msi: np.ndarray
+    reference: np.ndarray
+    psf: np.ndarray
+    srf: np.ndarray
+    ratio: int
+
+
+def simulate(
+    reference: Any,
+    ratio: int,
+    srf: Any,
+    psf: Any = None,
+    snr_db: float | None = None,
+    *,
+    layout: Layout = "chw",
+    seed: int = 0,
+) -> Simulation:
+    """Make the LR-HSI and HR-MSI that a reference HR-HSI would give.
+
+    Args:
+        reference: HR-HSI ``(C, H, W)`` or ``(H, W, C)`` per ``layout``; cropped to a multiple of ``ratio``.
+        ratio: spatial scale factor (integer >= 2).
+        srf: ``(C, c)`` spectral response matrix; columns are normalised to sum 1.
+        psf: ``(k, k)`` PSF; default Gaussian with FWHM = ratio on a ``ratio x ratio`` kernel.
+        snr_db: if given, white Gaussian noise at this SNR (dB, per band) is added to both images.
+        layout: axis order of ``reference`` and of the returned cubes.
+        seed: seed of the noise.
+
+    Returns:
+        A :class:`Simulation`, float32 cubes.
+    """
+    if int(ratio) != ratio or ratio < 2:
+        raise ValueError(f"ratio must be an integer >= 2, got {ratio}")
+    ratio = int(ratio)
+    x = crop_to_ratio(to_chw(reference, layout, "reference"), ratio).astype(np.float64)
+    if x.shape[1] < ratio or x.shape[2] < ratio:
+        raise ValueError(f"reference of size {x.shape[1]}x{x.shape[2]} is smaller than the ratio {ratio}")
+    if np.ndim(srf) != 2:
+        raise ValueError(f"SRF must be a 2-D (HSI bands, MSI bands) matrix, got shape {np.shape(srf)}")
+    m = check_srf(srf, x.shape[0], np.shape(srf)[1])
+    if m.shape[1] >= m.shape[0]:
+        raise ValueError(f"the SRF maps {m.shape[0]} HSI bands to {m.shape[1]} MSI bands; the MSI needs fewer bands")
+    m = m / m.sum(0, keepdims=True)
+    kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio)
+    lr = blur_downsample(x, kernel, ratio)
+    hr = np.einsum("chw,cm->mhw", x, m)
+    if snr_db is not None:
+        rng = np.random.default_rng(seed)
+        lr, hr = add_noise(lr, snr_db, rng), add_noise(hr, snr_db, rng)
+
+    def out(a: np.ndarray) -> np.ndarray:
+        a = a.astype(np.float32)
+        return np.ascontiguousarray(a.transpose(1, 2, 0) if layout == "hwc" else a)
+
+    return Simulation(out(lr), out(hr), out(x), kernel, m, ratio)
