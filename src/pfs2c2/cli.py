@@ -209,9 +209,12 @@ def _load_psf(spec: str | None) -> np.ndarray | None:
 @click.option("--seed", type=int, help="Random seed (overrides the config).")
 @click.option("--device", help="cpu, cuda, cuda:N or auto (overrides the config).")
 @click.option("--reference", "ref_spec", help="Reference HR-HSI: also write metrics.json.")
+@click.option("--mask-nan", is_flag=True, help="Treat NaN/Inf pixels as nodata instead of refusing the input.")
+@click.option("--saturation", type=float, help="Pixels with any band at or above this value are excluded.")
+@click.option("--validate", is_flag=True, help="First run the reduced-resolution check (fuse the inputs degraded by the ratio, compare with the LR-HSI).")
 @click.option("--no-plots", is_flag=True, help="Do not write the report PNGs.")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None, psf_spec: str | None, preset: str, config_path: str | None, seed: int | None, device: str | None, ref_spec: str | None, no_plots: bool, overwrite: bool) -> None:
+def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None, psf_spec: str | None, preset: str, config_path: str | None, seed: int | None, device: str | None, ref_spec: str | None, mask_nan: bool, saturation: float | None, validate: bool, no_plots: bool, overwrite: bool) -> None:
     """Fuse an LR-HSI and an HR-MSI into an HR-HSI (blind unless --srf/--psf are given).
 
     Beside OUT it writes psf.csv, srf.csv, history.csv, config.yaml (the resolved configuration),
@@ -221,6 +224,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
     from .config import FusionConfig
     from .fusion import fuse as run_fusion
     from .io import write_cube
+    from .masks import valid_pixels
 
     with user_errors():
         out = Path(out_path)
@@ -237,23 +241,31 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         if device is not None:
             cfg.device = device
         cfg.validate()
-        hsi, hsi_meta = _read_cube(hsi_spec)
-        msi, msi_meta = _read_cube(msi_spec)
+        hsi, hsi_meta, msi, msi_meta, ratio = _read_pair(hsi_spec, msi_spec, ratio)
         wavelengths = _wavelengths(wl_spec, hsi_meta.wavelengths_nm, hsi.shape[0])
         srf = _resolve_srf(srf_spec, wavelengths, bands, hsi.shape[0])
         support = _resolve_srf(support_spec, wavelengths, bands, hsi.shape[0])
+        if srf is None and support is None:
+            support = _support_from_metadata(wavelengths, msi_meta)
         psf = _load_psf(psf_spec)
         reference = _read_cube(ref_spec)[0] if ref_spec else None
+        options = dict(ratio=ratio, srf=srf, psf=psf, config=cfg, srf_support=support, mask_nonfinite=mask_nan,
+                       hsi_mask=valid_pixels(hsi, hsi_meta.nodata, saturation), msi_mask=valid_pixels(msi, msi_meta.nodata, saturation))
+        if validate:
+            scores = _reduced_resolution_check(hsi, msi, options)
+            run_validation = {"protocol": "reduced resolution (both inputs degraded by the ratio with a Gaussian PSF, FWHM = ratio)", **scores}
+            click.echo(f"reduced-resolution check: {_format_metrics(scores)}")
         progress = _Progress()
         try:
-            result = run_fusion(hsi, msi, ratio=ratio, srf=srf, psf=psf, config=cfg, callback=progress, srf_support=support)
+            result = run_fusion(hsi, msi, callback=progress, **options)
         finally:
             progress.close()
         if reference is not None and reference.shape != result.fused.shape:
             raise ValueError(f"reference has shape {reference.shape} but the fused cube {result.fused.shape}")
         # the fused cube lives on the MSI grid with the HSI's bands and units
-        meta = hsi_meta.with_grid(msi_meta).replace(wavelengths_nm=wavelengths, source=None)
-        write_cube(out, result.fused, meta, overwrite=overwrite)
+        nodata = hsi_meta.nodata if hsi_meta.nodata is not None and np.isfinite(hsi_meta.nodata) else float("nan")
+        meta = hsi_meta.with_grid(msi_meta).replace(wavelengths_nm=wavelengths, source=None, nodata=nodata)
+        write_cube(out, np.where(np.isnan(result.fused), nodata, result.fused), meta, overwrite=overwrite)
         _write_operators(out.parent, result.psf, result.srf, wavelengths, overwrite)
         _atomic_text(sidecars[2], _history_csv(result.history))
         result.config.to_yaml(sidecars[3])
@@ -261,10 +273,16 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
                "reference": _absolute_spec(ref_spec) if ref_spec else None, "ratio": result.ratio,
                "wavelengths_nm": None if wavelengths is None else [float(w) for w in wavelengths],
                "psf_learned": result.psf_learned, "srf_learned": result.srf_learned, "timings_s": result.timings, "device": result.device}
+        if validate:
+            run["validation"] = run_validation
+        from .noref import no_reference
+
+        valid = np.all(np.isfinite(result.fused), axis=0)
+        run["no_reference"] = no_reference(np.nan_to_num(result.fused), np.nan_to_num(hsi), np.nan_to_num(msi), result.ratio, mask=valid)
         if reference is not None:
             from .metrics import evaluate
 
-            scores = evaluate(result.fused, reference, result.ratio)
+            scores = evaluate(result.fused, reference, result.ratio, mask=_common_valid(result.fused, reference))
             run["metrics"] = scores
             _atomic_text(sidecars[5], json.dumps(scores, indent=2) + "\n")
             click.echo(_format_metrics(scores))
@@ -276,6 +294,61 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
                          history=result.history, reference=reference, hsi_wavelengths=wavelengths,
                          msi_wavelengths=msi_meta.wavelengths_nm, true_psf=psf, true_srf=srf, ratio=result.ratio)
     click.echo(f"fused {result.fused.shape[1]}x{result.fused.shape[2]}x{result.fused.shape[0]} in {result.timings['total']:.1f} s on {result.device} -> {out}")
+
+
+def _read_pair(hsi_spec: str, msi_spec: str, ratio: int | None) -> tuple[np.ndarray, Any, np.ndarray, Any, int | None]:
+    """Read both inputs; with georeferencing, check the grids nest and crop both to their overlap."""
+    from .io import match_grids, read_cube
+
+    hsi, hsi_meta = read_cube(hsi_spec)
+    msi, msi_meta = read_cube(msi_spec)
+    grid = match_grids(hsi_meta, hsi.shape[1:], msi_meta, msi.shape[1:], ratio)
+    if grid.hsi_window is not None:
+        hsi, hsi_meta = read_cube(hsi_spec, window=grid.hsi_window)
+    if grid.msi_window is not None:
+        msi, msi_meta = read_cube(msi_spec, window=grid.msi_window)
+    return hsi, hsi_meta, msi, msi_meta, grid.ratio
+
+
+def _support_from_metadata(wavelengths: np.ndarray | None, msi_meta: Any) -> np.ndarray | None:
+    """Blind SRF support from the HSI wavelengths and the MSI band centres/FWHM in its metadata."""
+    from .sensors import gaussian_response, srf_matrix
+
+    centres, widths = msi_meta.wavelengths_nm, msi_meta.fwhm_nm
+    if wavelengths is None or centres is None or widths is None:
+        missing = [n for n, v in (("HSI wavelengths (--wavelengths)", wavelengths), ("MSI band centres", centres), ("MSI band widths", widths)) if v is None]
+        click.echo(f"warning: the learned SRF may use every HSI band (missing: {', '.join(missing)}); "
+                   "give --srf-support SENSOR_OR_CSV [--bands ...] with --wavelengths to bound it", err=True)
+        return None
+    grid = np.arange(min(centres - 2 * widths).clip(1), max(centres + 2 * widths), 1.0)
+    return srf_matrix(gaussian_response(centres, widths, grid), wavelengths)
+
+
+def _reduced_resolution_check(hsi: np.ndarray, msi: np.ndarray, options: dict[str, Any]) -> dict[str, float]:
+    """Wald's reduced-resolution protocol: fuse (HSI, MSI) degraded by the ratio, compare with the HSI."""
+    from .fusion import fuse as run_fusion
+    from .fusion import infer_ratio
+    from .masks import block_all
+    from .metrics import evaluate
+    from .physics import blur_downsample, crop_to_ratio, gaussian_psf
+
+    ratio = options["ratio"] or infer_ratio(hsi.shape, msi.shape)
+    kernel = options["psf"] if options["psf"] is not None else gaussian_psf(ratio)
+    target = crop_to_ratio(hsi, ratio)
+    h, w = target.shape[1:]
+    if h // ratio < 2 or w // ratio < 2:
+        raise ValueError(f"the HSI ({h}x{w}) is too small for the reduced-resolution check at ratio {ratio}")
+    lr = blur_downsample(np.nan_to_num(target), kernel, ratio)
+    hr = blur_downsample(np.nan_to_num(msi[:, : h * ratio, : w * ratio]), kernel, ratio)
+    reduced = {**options, "msi_mask": block_all(options["msi_mask"][: h * ratio, : w * ratio], ratio), "hsi_mask": block_all(options["hsi_mask"][:h, :w], ratio)}
+    fused = run_fusion(lr, hr, **reduced).fused
+    return evaluate(fused, target, ratio, mask=_common_valid(fused, target) & options["hsi_mask"][:h, :w])
+
+
+def _common_valid(fused: np.ndarray, reference: np.ndarray, nodata: float | None = None) -> np.ndarray:
+    from .masks import valid_pixels
+
+    return valid_pixels(reference, nodata) & np.all(np.isfinite(fused), axis=0)
 
 
 def _absolute_spec(spec: str) -> str:
@@ -318,27 +391,47 @@ def _format_metrics(scores: dict[str, float]) -> str:
 
 @cli.command()
 @click.argument("fused")
-@click.argument("reference")
-@click.option("--ratio", type=int, required=True, help="Spatial scale factor of the fusion (for ERGAS).")
+@click.argument("reference", required=False)
+@click.option("--ratio", type=int, help="Spatial scale factor of the fusion (default: from --hsi and FUSED).")
+@click.option("--hsi", "hsi_spec", help="LR-HSI input of the fusion: adds the no-reference indices D_lambda, D_s, QNR, HQNR.")
+@click.option("--msi", "msi_spec", help="HR-MSI input of the fusion (with --hsi).")
 @click.option("--peak", default="band", show_default=True, help="PSNR peak: 'band' (max of each reference band) or a number.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the metrics to this JSON file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing JSON file.")
-def evaluate(fused: str, reference: str, ratio: int, peak: str, json_path: str | None, overwrite: bool) -> None:
-    """Compare a FUSED cube with a REFERENCE: PSNR, SAM, ERGAS, RMSE, CC, SSIM, UIQI."""
+def evaluate(fused: str, reference: str | None, ratio: int | None, hsi_spec: str | None, msi_spec: str | None, peak: str, json_path: str | None, overwrite: bool) -> None:
+    """Score a FUSED cube: against a REFERENCE (PSNR, SAM, ERGAS, RMSE, CC, SSIM, UIQI) and/or, with
+    --hsi and --msi, without reference (D_lambda, D_s, QNR, D_lambda^K, HQNR)."""
+    from .fusion import infer_ratio
     from .metrics import evaluate as run_evaluate
+    from .noref import no_reference
 
     with user_errors():
+        if reference is None and not (hsi_spec and msi_spec):
+            raise ValueError("give a REFERENCE cube, or --hsi and --msi for the no-reference indices")
+        if bool(hsi_spec) != bool(msi_spec):
+            raise ValueError("--hsi and --msi go together")
         if json_path:
             _refuse_existing([Path(json_path)], overwrite)
         a, _ = _read_cube(fused)
-        b, _ = _read_cube(reference)
-        if a.shape != b.shape:
-            raise ValueError(f"fused cube {a.shape} and reference {b.shape} differ in shape (C, H, W)")
-        try:
-            peak_value: str | float = "band" if peak == "band" else float(peak)
-        except ValueError:
-            raise ValueError(f"--peak must be 'band' or a number, got {peak!r}") from None
-        scores = run_evaluate(a, b, ratio, peak=peak_value)
+        scores: dict[str, float] = {}
+        if hsi_spec and msi_spec:
+            hsi, msi = _read_cube(hsi_spec)[0], _read_cube(msi_spec)[0]
+            if msi.shape[1:] != a.shape[1:] or hsi.shape[0] != a.shape[0]:
+                raise ValueError(f"fused cube {a.shape} does not match the HSI {hsi.shape} bands and the MSI {msi.shape} size")
+            ratio = infer_ratio(hsi.shape, a.shape, ratio)
+            valid = np.all(np.isfinite(a), axis=0)
+            scores.update(no_reference(np.nan_to_num(a), np.nan_to_num(hsi), np.nan_to_num(msi), ratio, mask=valid))
+        if reference is not None:
+            b, ref_meta = _read_cube(reference)
+            if a.shape != b.shape:
+                raise ValueError(f"fused cube {a.shape} and reference {b.shape} differ in shape (C, H, W)")
+            if ratio is None:
+                raise ValueError("--ratio is needed with a REFERENCE (for ERGAS)")
+            try:
+                peak_value: str | float = "band" if peak == "band" else float(peak)
+            except ValueError:
+                raise ValueError(f"--peak must be 'band' or a number, got {peak!r}") from None
+            scores = {**run_evaluate(a, b, ratio, peak=peak_value, mask=_common_valid(a, b, ref_meta.nodata)), **scores}
         if json_path:
             _atomic_text(Path(json_path), json.dumps(scores, indent=2) + "\n")
     click.echo(_format_metrics(scores))

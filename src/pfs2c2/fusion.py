@@ -20,10 +20,11 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import FusionConfig, StageConfig
+from .io.grids import ratio_from_shapes
+from .masks import block_all, masked_l1, valid_pixels
 from .modules import SpatialDown, SpatialUp, SpectralDown, SpectralUp
 from .physics import check_psf, gaussian_psf
 
@@ -67,7 +68,7 @@ def to_chw(x: Any, layout: Layout, name: str) -> np.ndarray:
     """Return a float32 ``(C, H, W)`` copy of a 3-D array given in ``layout``.
 
     Raises:
-        ValueError: if the array is not 3-D or holds NaN/Inf.
+        ValueError: if the array is not 3-D.
     """
     arr = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
     if arr.ndim != 3:
@@ -76,10 +77,7 @@ def to_chw(x: Any, layout: Layout, name: str) -> np.ndarray:
         raise ValueError(f"layout must be 'chw' or 'hwc', got {layout!r}")
     if layout == "hwc":
         arr = arr.transpose(2, 0, 1)
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or Inf values; fill or mask them before fusion")
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def infer_ratio(hsi_shape: tuple[int, ...], msi_shape: tuple[int, ...], ratio: int | None = None) -> int:
@@ -88,18 +86,7 @@ def infer_ratio(hsi_shape: tuple[int, ...], msi_shape: tuple[int, ...], ratio: i
     Raises:
         ValueError: if the sizes are not an integer ratio apart or contradict ``ratio``.
     """
-    (_, h, w), (_, hh, ww) = hsi_shape, msi_shape
-    if hh % h or ww % w or hh // h != ww // w or hh // h < 1:
-        raise ValueError(
-            f"MSI size {hh}x{ww} is not an integer multiple of HSI size {h}x{w} (same factor on both axes); "
-            "crop or resample the images so the grids nest"
-        )
-    found = hh // h
-    if ratio is not None and int(ratio) != found:
-        raise ValueError(f"--ratio {ratio} contradicts the image sizes (HSI {h}x{w}, MSI {hh}x{ww} give ratio {found})")
-    if found < 2:
-        raise ValueError(f"HSI and MSI have the same size {h}x{w}; the MSI must have the finer grid (ratio >= 2)")
-    return found
+    return ratio_from_shapes(*hsi_shape[1:], *msi_shape[1:], ratio)
 
 
 def check_srf(srf: Any, hsi_bands: int, msi_bands: int) -> np.ndarray:
@@ -123,11 +110,20 @@ def select_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _robust_max(x: np.ndarray) -> float:
-    peak = float(np.max(x))
+def _data_max(x: np.ndarray, valid: np.ndarray) -> float:
+    peak = float(np.max(x[:, valid])) if valid.any() else 0.0
     if peak <= 0:
         raise ValueError("an input image is all zero or negative; check the file and its scaling")
     return peak
+
+
+def _combine_mask(valid: np.ndarray, mask: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    if mask is None:
+        return valid
+    m = np.asarray(mask, dtype=bool)
+    if m.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {m.shape}; expected the image size {tuple(shape)}")
+    return valid & m
 
 
 class _Trainer:
@@ -137,6 +133,8 @@ class _Trainer:
         self,
         y: np.ndarray,
         z: np.ndarray,
+        hsi_valid: np.ndarray,
+        msi_valid: np.ndarray,
         ratio: int,
         srf_known: np.ndarray | None,
         srf_support: np.ndarray | None,
@@ -146,10 +144,23 @@ class _Trainer:
         callback: ProgressCallback | None,
     ) -> None:
         self.cfg, self.ratio, self.callback, self.device = cfg, ratio, callback, device
-        self.y_scale, self.z_scale = _robust_max(y), _robust_max(z)
-        self.Y = torch.from_numpy(y / self.y_scale)[None].to(device)
-        self.Z = torch.from_numpy(z / self.z_scale)[None].to(device)
+        self.y_scale, self.z_scale = _data_max(y, hsi_valid), _data_max(z, msi_valid)
+        # invalid pixels are zero-filled and weighted out of every loss
+        y, z = np.where(hsi_valid, y, 0.0), np.where(msi_valid, z, 0.0)
+        self.Y = torch.from_numpy(y / self.y_scale).float()[None].to(device)
+        self.Z = torch.from_numpy(z / self.z_scale).float()[None].to(device)
+        self.msi_valid = msi_valid
         C, c = y.shape[0], z.shape[0]
+        # LR pixels usable in the LR losses: the HSI pixel and its whole MSI block are data
+        lr_valid = hsi_valid & block_all(msi_valid, ratio)
+        if not lr_valid.any():
+            raise ValueError("no LR pixel has valid data in both images; check nodata values and that the images overlap")
+        all_valid = bool(lr_valid.all() and msi_valid.all())
+        to_mask = lambda m: None if all_valid else torch.from_numpy(m.astype(np.float32))[None, None].to(device)  # noqa: E731
+        self.lr_mask = to_mask(lr_valid)
+        self.hr_mask = to_mask(msi_valid)
+        self.hr_pair_mask = to_mask(msi_valid & np.kron(lr_valid, np.ones((ratio, ratio), bool)).astype(bool))
+        self.valid_index = torch.from_numpy(np.flatnonzero(lr_valid.ravel())).to(device)
 
         k = cfg.psf_size or ratio
         if psf_known is not None:
@@ -166,8 +177,8 @@ class _Trainer:
             support = np.ones((C, c), bool) if srf_support is None else np.asarray(srf_support) > 0
             shape = support / support.sum(0, keepdims=True)
             # start each gain at the ratio of means, so the first SRF already matches the MSI's units
-            lr_msi0 = self.B(self.Z).detach().cpu().numpy()[0].mean(axis=(1, 2))
-            projected = shape.T @ y.mean(axis=(1, 2)) / self.y_scale
+            lr_msi0 = self.B(self.Z).detach().cpu().numpy()[0][:, lr_valid].mean(axis=1)
+            projected = shape.T @ y[:, lr_valid].mean(axis=1) / self.y_scale
             gain = np.where(projected > 0, lr_msi0 / np.maximum(projected, 1e-12), 1.0)
             self.R = SpectralDown((shape * gain).astype(np.float32), learn=True, learn_gain=cfg.learn_srf_gain)
         for module in (self.B, self.G, self.F, self.R):
@@ -176,28 +187,29 @@ class _Trainer:
         self.timings: dict[str, float] = {}
         # the HR terms can be computed on a random subset of LR pixels and their ratio x ratio blocks;
         # exact when the PSF is ratio x ratio (blocks do not overlap), so only then
-        n_pixels = self.Y.shape[2] * self.Y.shape[3]
-        self.batch_pixels = n_pixels
-        if cfg.batch_fraction < 1.0 and self.B.psf.shape[-1] == ratio:
-            self.batch_pixels = max(1, min(n_pixels, round(cfg.batch_fraction * n_pixels)))
+        self.sampled = cfg.batch_fraction < 1.0 and self.B.psf.shape[-1] == ratio
+        self.batch_pixels = max(1, round(cfg.batch_fraction * len(self.valid_index)))
         self.generator = torch.Generator().manual_seed(cfg.seed)
 
-    def hr_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """HR-MSI blocks and LR-HSI pixels for one iteration: ``(1, c, n*r, r)`` and ``(1, C, n, 1)``.
+    def hr_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """MSI and LR-HSI for the HR loss terms of one iteration, with their masks.
 
-        With every pixel selected these are the whole images. Otherwise ``n`` random LR pixels are
-        taken and their ``r x r`` MSI blocks stacked vertically, so blur + decimation of the stack
-        gives exactly the stacked LR pixels, and the spectral attention pools over the sampled pixels.
+        Returns ``(z, y, lr_mask, hr_mask)``. Without sampling these are the whole images and masks.
+        Otherwise ``n`` random valid LR pixels are taken and their ``r x r`` MSI blocks stacked
+        vertically, ``z (1, c, n*r, r)`` and ``y (1, C, n, 1)``: blur + decimation of the stack gives
+        exactly the stacked LR pixels, the spectral attention pools over the sampled pixels, and every
+        sampled pixel is valid (masks None).
         """
-        if self.batch_pixels == self.Y.shape[2] * self.Y.shape[3]:
-            return self.Z, self.Y
+        if not self.sampled:
+            return self.Z, self.Y, self.lr_mask, self.hr_mask
         r, (_, C, h, w), c = self.ratio, self.Y.shape, self.Z.shape[1]
-        idx = torch.randperm(h * w, generator=self.generator)[: self.batch_pixels].to(self.device)
+        pick = torch.randperm(len(self.valid_index), generator=self.generator)[: self.batch_pixels]
+        idx = self.valid_index[pick.to(self.device)]
         rows, cols = idx // w, idx % w
         blocks = self.Z[0].reshape(c, h, r, w, r).permute(0, 1, 3, 2, 4)[:, rows, cols]  # (c, n, r, r)
         z = blocks.reshape(1, c, -1, r)
         y = self.Y[0][:, rows, cols].reshape(1, C, -1, 1)
-        return z, y
+        return z, y, None, None
 
     def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]]) -> None:
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
@@ -231,15 +243,16 @@ class _Trainer:
         with torch.no_grad():
             lr_msi0 = self.B(self.Z)
         if cfg.linear_skip:
-            self.F.init_linear(lr_msi0, self.Y)
+            self.F.init_linear(lr_msi0, self.Y, self.lr_mask)
 
         def step() -> dict[str, torch.Tensor]:
             terms = {}
             if cfg.agreement_weight > 0:
-                z, y = self.hr_batch()
-                terms["agreement"] = cfg.agreement_weight * F.l1_loss(self.G(y), self.F(z))
+                z, y, _, _ = self.hr_batch()
+                pair_mask = self.hr_pair_mask if not self.sampled else None
+                terms["agreement"] = cfg.agreement_weight * masked_l1(self.G(y), self.F(z), pair_mask)
             if cfg.anchor_weight > 0:
-                terms["anchor"] = cfg.anchor_weight * F.l1_loss(self.F(lr_msi0), self.Y)
+                terms["anchor"] = cfg.anchor_weight * masked_l1(self.F(lr_msi0), self.Y, self.lr_mask)
             return terms
 
         self._run(1, cfg.stage1, [self.F, self.G], step)
@@ -248,7 +261,7 @@ class _Trainer:
         """Learn the degradations so that SpeDown(LR-HSI) = SpaDown(HR-MSI)."""
 
         def step() -> dict[str, torch.Tensor]:
-            return {"degradation": F.l1_loss(self.R(self.Y), self.B(self.Z))}
+            return {"degradation": masked_l1(self.R(self.Y), self.B(self.Z), self.lr_mask)}
 
         self._run(2, self.cfg.stage2, [self.R, self.B], step)
 
@@ -260,24 +273,26 @@ class _Trainer:
         def step() -> dict[str, torch.Tensor]:
             lr_msi_spatial = self.B(self.Z)
             lr_msi_spectral = self.R(self.Y)
-            z, y = self.hr_batch()
+            z, y, lr_mask, hr_mask = self.hr_batch()
             fused = self.F(z)
             terms = {
-                "spe_up_cycle": F.l1_loss(self.F(lr_msi_spatial.detach()), self.Y),
-                "spa_up_cycle": F.l1_loss(self.G(lr_msi_spectral.detach()), self.Z),
-                "fused_spatial": F.l1_loss(self.B(fused), y),
+                "spe_up_cycle": masked_l1(self.F(lr_msi_spatial.detach()), self.Y, self.lr_mask),
+                "spa_up_cycle": masked_l1(self.G(lr_msi_spectral.detach()), self.Z, self.hr_pair_mask),
+                "fused_spatial": masked_l1(self.B(fused), y, lr_mask),
             }
             if learn_degradation:
-                terms["degradation"] = F.l1_loss(lr_msi_spectral, lr_msi_spatial)
+                terms["degradation"] = masked_l1(lr_msi_spectral, lr_msi_spatial, self.lr_mask)
             if cfg.spectral_consistency_weight > 0:
-                terms["fused_spectral"] = cfg.spectral_consistency_weight * F.l1_loss(self.R(fused), z)
+                terms["fused_spectral"] = cfg.spectral_consistency_weight * masked_l1(self.R(fused), z, hr_mask)
             return terms
 
         self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], step)
 
     @torch.no_grad()
     def fused(self) -> np.ndarray:
-        return (self.F(self.Z)[0] * self.y_scale).float().cpu().numpy()
+        fused = (self.F(self.Z)[0] * self.y_scale).float().cpu().numpy()
+        fused[:, ~self.msi_valid] = np.nan
+        return fused
 
     @torch.no_grad()
     def operators(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -298,6 +313,9 @@ def fuse(
     *,
     layout: Layout = "chw",
     srf_support: Any = None,
+    hsi_mask: Any = None,
+    msi_mask: Any = None,
+    mask_nonfinite: bool = False,
 ) -> FusionResult:
     """Fuse a low-resolution HSI with a high-resolution MSI of the same scene (PFS2C2).
 
@@ -312,6 +330,11 @@ def fuse(
         layout: ``"chw"`` or ``"hwc"``, the axis order of both inputs and of the returned cube.
         srf_support: ``(C, c)`` matrix whose non-zeros say which HSI bands each MSI band may cover when
             the SRF is learned (from wavelengths and a sensor, see :mod:`pfs2c2.sensors`); default all.
+        hsi_mask, msi_mask: ``(h, w)`` / ``(H, W)`` bool, True = valid data (e.g. from
+            :func:`pfs2c2.masks.valid_pixels` with the file's nodata value). All-zero spectra are
+            always treated as nodata. Invalid pixels are left out of every loss; MSI-invalid pixels
+            are NaN in the fused cube.
+        mask_nonfinite: treat NaN/Inf pixels as nodata instead of refusing the input.
 
     Returns:
         A :class:`FusionResult`.
@@ -322,6 +345,9 @@ def fuse(
     cfg = (config or FusionConfig()).validate()
     y = to_chw(lr_hsi, layout, "LR-HSI")
     z = to_chw(hr_msi, layout, "HR-MSI")
+    for cube, name in ((y, "LR-HSI"), (z, "HR-MSI")):
+        if not mask_nonfinite and not np.all(np.isfinite(cube)):
+            raise ValueError(f"{name} contains NaN or Inf values; fill them, or mask them (mask_nonfinite=True, CLI --mask-nan)")
     if z.shape[0] >= y.shape[0]:
         raise ValueError(
             f"the MSI has {z.shape[0]} bands and the HSI {y.shape[0]}: the HSI must have more bands "
@@ -331,6 +357,8 @@ def fuse(
     srf_known = None if srf is None else check_srf(srf, y.shape[0], z.shape[0])
     support = None if srf_support is None else check_srf(srf_support, y.shape[0], z.shape[0])
     psf_known = None if psf is None else check_psf(psf, ratio)
+    hsi_valid = _combine_mask(valid_pixels(y), hsi_mask, y.shape[1:], "hsi_mask")
+    msi_valid = _combine_mask(valid_pixels(z), msi_mask, z.shape[1:], "msi_mask")
     if cfg.psf_size is not None and (cfg.psf_size < ratio or (cfg.psf_size - ratio) % 2):
         raise ValueError(f"psf_size {cfg.psf_size} must be >= the ratio {ratio} and differ from it by an even number")
 
@@ -339,7 +367,7 @@ def fuse(
     torch.manual_seed(cfg.seed)
     device = select_device(cfg.device)
     t0 = time.perf_counter()
-    trainer = _Trainer(y, z, ratio, srf_known, support, psf_known, cfg, device, callback)
+    trainer = _Trainer(y, z, hsi_valid, msi_valid, ratio, srf_known, support, psf_known, cfg, device, callback)
     trainer.stage1()
     trainer.stage2()
     trainer.stage3()

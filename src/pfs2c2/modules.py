@@ -87,17 +87,21 @@ class SpectralUp(nn.Module):
         self.net = nn.Sequential(*layers)
 
     @torch.no_grad()
-    def init_linear(self, msi: torch.Tensor, hsi: torch.Tensor) -> None:
+    def init_linear(self, msi: torch.Tensor, hsi: torch.Tensor, mask: torch.Tensor | None = None) -> None:
         """Start the linear path at the least-squares map from ``msi`` to ``hsi`` pixels and silence the MLP.
 
         Args:
-            msi: ``(N, c, h, w)`` MSI pixels; hsi: ``(N, C, h, w)`` HSI pixels at the same positions.
+            msi: ``(1, c, h, w)`` MSI pixels; hsi: ``(1, C, h, w)`` HSI pixels at the same positions.
+            mask: ``(1, 1, h, w)``, 1 where the pair is valid (default all).
         """
         if self.skip is None:
             raise RuntimeError("init_linear needs linear_skip=True")
-        a = msi.permute(1, 0, 2, 3).reshape(msi.shape[1], -1).T.double()
+        a = msi[0].reshape(msi.shape[1], -1).T.double()
+        b = hsi[0].reshape(hsi.shape[1], -1).T.double()
+        if mask is not None:
+            keep = mask.reshape(-1) > 0
+            a, b = a[keep], b[keep]
         a = torch.cat([a, torch.ones_like(a[:, :1])], 1)
-        b = hsi.permute(1, 0, 2, 3).reshape(hsi.shape[1], -1).T.double()
         sol = torch.linalg.lstsq(a, b).solution  # (c + 1, C)
         self.skip.weight.copy_(sol[:-1].T[:, :, None, None].to(self.skip.weight))
         self.skip.bias.copy_(sol[-1].to(self.skip.bias))

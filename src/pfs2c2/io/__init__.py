@@ -7,6 +7,7 @@ NumPy, HDF5) or band-sequential rasters (GeoTIFF, ENVI); the conversion happens 
 rasterio is imported only when a GeoTIFF or ENVI file is read or written.
 """
 
+from .grids import GridMatch as GridMatch, match_grids as match_grids
 from .meta import RasterMeta, wavelengths_to_nm
 from .readers import (
     ARRAY_EXTENSIONS,
