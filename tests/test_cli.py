@@ -54,6 +54,11 @@ def test_simulate_fuse_evaluate_round_trip_on_pavia(tmp_path, capsys):
     assert scores["psnr"] > 43.0  # bicubic gives ~31.6 dB on this scene
     assert scores == pytest.approx(json.loads((fused.parent / "metrics.json").read_text()))
 
+    code, out, err = run(capsys, "evaluate", fused, "--hsi", sim / "lr_hsi.npy", "--msi", sim / "hr_msi.npy", "--json", tmp_path / "nr.json")
+    assert code == 0, err
+    no_ref = json.loads((tmp_path / "nr.json").read_text())
+    assert 0 < no_ref["hqnr"] <= 1 and 0 <= no_ref["d_s"] < 0.2
+
     (tmp_path / "run" / "report.png").unlink()
     code, out, err = run(capsys, "report", fused.parent)
     assert code == 0, err

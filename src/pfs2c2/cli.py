@@ -275,10 +275,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
                "psf_learned": result.psf_learned, "srf_learned": result.srf_learned, "timings_s": result.timings, "device": result.device}
         if validate:
             run["validation"] = run_validation
-        from .noref import no_reference
-
-        valid = np.all(np.isfinite(result.fused), axis=0)
-        run["no_reference"] = no_reference(np.nan_to_num(result.fused), np.nan_to_num(hsi), np.nan_to_num(msi), result.ratio, mask=valid)
+        run["no_reference"] = _no_reference(result.fused, hsi, msi, result.ratio)
         if reference is not None:
             from .metrics import evaluate
 
@@ -345,6 +342,15 @@ def _reduced_resolution_check(hsi: np.ndarray, msi: np.ndarray, options: dict[st
     return evaluate(fused, target, ratio, mask=_common_valid(fused, target) & options["hsi_mask"][:h, :w])
 
 
+def _no_reference(fused: np.ndarray, hsi: np.ndarray, msi: np.ndarray, ratio: int) -> dict[str, float]:
+    """D_lambda, D_s, QNR, D_lambda^K, HQNR on blocks of 8 LR pixels (2 for small images), NaN pixels excluded."""
+    from .noref import no_reference
+
+    lr_pixels = 8 if min(hsi.shape[1:]) >= 8 else 2
+    valid = np.all(np.isfinite(fused), axis=0)
+    return no_reference(np.nan_to_num(fused), np.nan_to_num(hsi), np.nan_to_num(msi), ratio, mask=valid, block_size=lr_pixels * ratio)
+
+
 def _common_valid(fused: np.ndarray, reference: np.ndarray, nodata: float | None = None) -> np.ndarray:
     from .masks import valid_pixels
 
@@ -403,7 +409,6 @@ def evaluate(fused: str, reference: str | None, ratio: int | None, hsi_spec: str
     --hsi and --msi, without reference (D_lambda, D_s, QNR, D_lambda^K, HQNR)."""
     from .fusion import infer_ratio
     from .metrics import evaluate as run_evaluate
-    from .noref import no_reference
 
     with user_errors():
         if reference is None and not (hsi_spec and msi_spec):
@@ -419,8 +424,7 @@ def evaluate(fused: str, reference: str | None, ratio: int | None, hsi_spec: str
             if msi.shape[1:] != a.shape[1:] or hsi.shape[0] != a.shape[0]:
                 raise ValueError(f"fused cube {a.shape} does not match the HSI {hsi.shape} bands and the MSI {msi.shape} size")
             ratio = infer_ratio(hsi.shape, a.shape, ratio)
-            valid = np.all(np.isfinite(a), axis=0)
-            scores.update(no_reference(np.nan_to_num(a), np.nan_to_num(hsi), np.nan_to_num(msi), ratio, mask=valid))
+            scores.update(_no_reference(a, hsi, msi, ratio))
         if reference is not None:
             b, ref_meta = _read_cube(reference)
             if a.shape != b.shape:

@@ -56,6 +56,8 @@ class FusionConfig:
         spectral_consistency_weight: stage 3 weight of ``|SpeDown(SpeUp(MSI)) - MSI|`` (0 = authors).
         batch_fraction: fraction of LR pixels (with their HR blocks) drawn at random for the HR loss
             terms each iteration (1 = whole images, as the authors; used only with a ratio x ratio PSF).
+        residual_correction: add the bicubic-upsampled LR residual to SpeUp(MSI) at the end (ours; the
+            paper's output is SpeUp(MSI) alone).
         attention: spectral attention in SpeUp.
         linear_skip: SpeUp gets a linear path started at the least-squares LR spectral map (ours).
         output_activation: last activation of SpeUp, "leaky_relu" (authors) or "none".
@@ -77,6 +79,7 @@ class FusionConfig:
     agreement_weight: float = 0.1
     spectral_consistency_weight: float = 1.0
     batch_fraction: float = 0.25
+    residual_correction: bool = True
     attention: bool = True
     linear_skip: bool = True
     output_activation: str = "leaky_relu"
@@ -112,6 +115,7 @@ class FusionConfig:
                 spectral_consistency_weight=0.0,
                 linear_skip=False,
                 batch_fraction=1.0,
+                residual_correction=False,
                 learn_srf_gain=False,
                 log_every=1000,
             )

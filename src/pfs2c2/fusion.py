@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .config import FusionConfig, StageConfig
@@ -290,7 +291,15 @@ class _Trainer:
 
     @torch.no_grad()
     def fused(self) -> np.ndarray:
-        fused = (self.F(self.Z)[0] * self.y_scale).float().cpu().numpy()
+        """SpeUp(MSI) in the HSI's units; with ``residual_correction``, plus the bicubic-upsampled LR
+        residual ``LR-HSI - SpaDown(SpeUp(MSI))`` (zero where the LR pixel is not valid)."""
+        out = self.F(self.Z)
+        if self.cfg.residual_correction:
+            residual = self.Y - self.B(out)
+            if self.lr_mask is not None:
+                residual = residual * self.lr_mask
+            out = out + F.interpolate(residual, scale_factor=self.ratio, mode="bicubic", align_corners=False)
+        fused = (out[0] * self.y_scale).float().cpu().numpy()
         fused[:, ~self.msi_valid] = np.nan
         return fused
 
