@@ -34,6 +34,8 @@ from typing import Union
 
 import numpy as np
 
+from .io._common import split_line, to_float
+
 __all__ = [
     "BAND_CENTRES",
     "SENSOR_ALIASES",
@@ -351,19 +353,6 @@ def gaussian_response(
     return SensorResponse("gaussian", names, wl, resp)
 
 
-def _split_line(line: str) -> list[str]:
-    """Split a text-table line on ',', ';', tab or whitespace (in that order of preference)."""
-    for sep in (",", ";", "\t"):
-        if sep in line:
-            return [tok.strip() for tok in line.split(sep)]
-    return line.split()
-
-
-def _to_float(tok: str) -> float | None:
-    try:
-        return float(tok)
-    except ValueError:
-        return None
 
 
 def _read_table(path: Path) -> tuple[list[str] | None, np.ndarray]:
@@ -388,8 +377,8 @@ def _read_table(path: Path) -> tuple[list[str] | None, np.ndarray]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        toks = _split_line(line)
-        vals = [_to_float(t) for t in toks]
+        toks = split_line(line)
+        vals = [to_float(t) for t in toks]
         if any(v is None for v in vals):
             if header is None and not rows:
                 header = toks

@@ -115,3 +115,19 @@ def as_str(value: Any) -> str | None:
         return None
     s = str(value).strip()
     return s or None
+
+
+def split_line(line: str) -> list[str]:
+    """Split a text-table line on ',', ';', tab or whitespace (in that order of preference); strip quotes."""
+    for sep in (",", ";", "\t"):
+        if sep in line:
+            return [t.strip().strip('"').strip() for t in line.split(sep)]
+    return line.split()
+
+
+def to_float(tok: str) -> float | None:
+    """``float(tok)``, or None when the token is not a number."""
+    try:
+        return float(tok)
+    except ValueError:
+        return None

@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 
 from ._common import (
+    split_line,
+    to_float,
     PathLike,
     as_str,
     check_exists,
@@ -239,8 +241,8 @@ def read_matrix_csv(
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        toks = _split_line(line)
-        if header is None and not rows and any(_to_float(t) is None for t in toks[1:] or toks):
+        toks = split_line(line)
+        if header is None and not rows and any(to_float(t) is None for t in toks[1:] or toks):
             header = toks
             continue
         expected = len(header) if header is not None else (len(rows[0]) if rows else len(toks))
@@ -253,7 +255,7 @@ def read_matrix_csv(
     if not rows:
         raise ValueError(f"{p}: no numeric data rows; expected a table of numbers")
     first = [r[0] for r in rows]
-    first_numeric = all(_to_float(t) is not None for t in first)
+    first_numeric = all(to_float(t) is not None for t in first)
     if index_col is None:
         index_col = (not first_numeric) or (
             header is not None and _is_index_name(header[0]) and len(rows[0]) > 1
@@ -269,7 +271,7 @@ def read_matrix_csv(
     out = np.empty((len(rows), len(rows[0])), dtype=np.float64)
     for i, r in enumerate(rows):
         for j, t in enumerate(r):
-            v = _to_float(t)
+            v = to_float(t)
             if v is None:
                 raise ValueError(
                     f"{p}: non-numeric value {t!r} in data row {i + 1}, column {j + 1}; "
@@ -1138,15 +1140,3 @@ def _is_index_name(name: str) -> bool:
     return bool(_INDEX_NAME_RE.search(name.strip()))
 
 
-def _split_line(line: str) -> list[str]:
-    for sep in (",", ";", "\t"):
-        if sep in line:
-            return [t.strip().strip('"').strip() for t in line.split(sep)]
-    return line.split()
-
-
-def _to_float(tok: str) -> float | None:
-    try:
-        return float(tok)
-    except ValueError:
-        return None
