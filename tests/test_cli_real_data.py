@@ -53,6 +53,11 @@ def test_envi_output_has_wavelengths_for_spectral_readers(geo_pair, capsys):
     fused, meta = read_cube(t / "fused.hdr")
     assert fused.shape == (12, 18, 18)
     np.testing.assert_allclose(meta.wavelengths_nm, wavelengths, rtol=1e-4)
+    spectral = pytest.importorskip("spectral")
+    image = spectral.open_image(str(t / "fused.hdr"))
+    assert image.shape == (18, 18, 12)
+    np.testing.assert_allclose(image.bands.centers, wavelengths, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(image.load())[:, :, 0], fused[0], rtol=1e-6)
 
 
 def test_misaligned_grids_are_refused_with_a_fix(geo_pair, capsys):
