@@ -42,6 +42,9 @@ def test_fuse_georeferenced_pair_keeps_grid_and_wavelengths(geo_pair, capsys):
     np.testing.assert_allclose(meta.wavelengths_nm, wavelengths, rtol=1e-5)
     run_info = json.loads((t / "run.json").read_text())
     assert run_info["ratio"] == 3 and set(run_info["no_reference"]) >= {"d_lambda", "d_s", "qnr"}
+    code, out, err = run(capsys, "report", t)  # redraws from run.json with the same crop
+    assert code == 0, err
+    assert (t / "report.png").stat().st_size > 0
 
 
 def test_envi_output_has_wavelengths_for_spectral_readers(geo_pair, capsys):

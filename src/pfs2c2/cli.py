@@ -378,8 +378,7 @@ def report(run_dir: str, overwrite: bool) -> None:
             raise FileNotFoundError(f"{run_file} not found; RUN_DIR must be the folder of a `pfs2c2 fuse` output")
         _refuse_existing([directory / "report.png"], overwrite)
         run = json.loads(run_file.read_text())
-        hsi, msi_meta = _read_cube(run["hsi"])[0], None
-        msi, msi_meta = _read_cube(run["msi"])
+        hsi, _, msi, msi_meta, _ = _read_pair(run["hsi"], run["msi"], run["ratio"])  # same crop as fuse
         fused, _ = _read_cube(str(directory / run["fused"]))
         reference = _read_cube(run["reference"])[0] if run.get("reference") else None
         history = list(csv.DictReader((directory / "history.csv").open()))
