@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -48,14 +46,9 @@ def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .io import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_text(text, newline=""))
 
 
 def _history_csv(history: list[dict[str, Any]]) -> str:
@@ -167,14 +160,9 @@ def simulate(reference: str, ratio: int, srf_spec: str, bands: str | None, wl_sp
 
 
 def _atomic_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npy")
-    os.close(fd)
-    try:
-        np.save(tmp, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from .io import atomic_write
+
+    atomic_write(path, lambda tmp: np.save(tmp, array))
 
 
 def _write_operators(directory: Path, psf: np.ndarray, srf: np.ndarray, wavelengths: np.ndarray | None, overwrite: bool) -> None:
@@ -223,7 +211,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
     plots = not no_plots
     from .config import FusionConfig
     from .fusion import fuse as run_fusion
-    from .io import write_cube
+    from .io import atomic_write, write_cube
     from .masks import valid_pixels
 
     with user_errors():
@@ -268,7 +256,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         write_cube(out, np.where(np.isnan(result.fused), nodata, result.fused), meta, overwrite=overwrite)
         _write_operators(out.parent, result.psf, result.srf, wavelengths, overwrite)
         _atomic_text(sidecars[2], _history_csv(result.history))
-        result.config.to_yaml(sidecars[3])
+        atomic_write(sidecars[3], result.config.to_yaml)
         run = {"hsi": _absolute_spec(hsi_spec), "msi": _absolute_spec(msi_spec), "fused": out.name,
                "reference": _absolute_spec(ref_spec) if ref_spec else None, "ratio": result.ratio,
                "wavelengths_nm": None if wavelengths is None else [float(w) for w in wavelengths],
@@ -449,7 +437,7 @@ def demo(out_dir: str, preset: str, overwrite: bool) -> None:
     from .baselines import bicubic_upsample
     from .config import FusionConfig
     from .fusion import fuse as run_fusion
-    from .io import write_cube
+    from .io import atomic_write, write_cube
     from .metrics import evaluate as run_evaluate
     from .plots import write_report
     from .scenes import synthetic_scene
@@ -476,7 +464,7 @@ def demo(out_dir: str, preset: str, overwrite: bool) -> None:
             write_cube(out / f"{name}.npy", data, None, overwrite=overwrite)
         _write_operators(out, result.psf, result.srf, wavelengths, overwrite)
         _atomic_text(out / "history.csv", _history_csv(result.history))
-        result.config.to_yaml(out / "config.yaml")
+        atomic_write(out / "config.yaml", result.config.to_yaml)
         _atomic_text(out / "metrics.json", json.dumps({"pfs2c2": scores, "bicubic": baseline}, indent=2) + "\n")
         write_report(out, lr_hsi=sim.lr_hsi, hr_msi=sim.hr_msi, fused=result.fused, psf=result.psf, srf=result.srf,
                      history=result.history, reference=sim.reference, hsi_wavelengths=wavelengths,

@@ -7,7 +7,7 @@ NumPy, HDF5) or band-sequential rasters (GeoTIFF, ENVI); the conversion happens 
 rasterio is imported only when a GeoTIFF or ENVI file is read or written.
 """
 
-from .grids import GridMatch as GridMatch, match_grids as match_grids
+from .grids import GridMatch, match_grids
 from .meta import RasterMeta, wavelengths_to_nm
 from .readers import (
     ARRAY_EXTENSIONS,
@@ -17,7 +17,7 @@ from .readers import (
     read_cube,
     read_matrix_csv,
 )
-from .writers import WRITE_EXTENSIONS, default_bands, write_cube, write_matrix_csv
+from .writers import WRITE_EXTENSIONS, atomic_write, default_bands, write_cube, write_matrix_csv
 
 __all__ = [
     "RasterMeta",
@@ -27,6 +27,9 @@ __all__ = [
     "read_matrix_csv",
     "write_cube",
     "write_matrix_csv",
+    "atomic_write",
+    "GridMatch",
+    "match_grids",
     "default_bands",
     "SUPPORTED_EXTENSIONS",
     "READ_FORMATS",

@@ -213,10 +213,19 @@ def write_matrix_csv(
 
     _check_overwrite(out, [out], overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8", newline="\n"))
+
+
+def atomic_write(path: PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp)`` on a temporary name beside ``path``, then rename it to ``path``.
+
+    The temporary name keeps the suffix (so ``np.save`` adds nothing) and gets the usual umask
+    permissions. On any error the temporary file is removed and ``path`` is left as it was.
+    """
+    out = Path(path)
     tmp = _tmp_name(out)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        write(tmp)
         os.replace(tmp, out)
     except BaseException:
         _unlink(tmp)
