@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .physics import blur_downsample, gaussian_psf
+from .physics import bicubic_upsample_tensor, blur_downsample, gaussian_psf
 
 
 def bicubic_upsample(lr_hsi: np.ndarray, ratio: int) -> np.ndarray:
     """Bicubic interpolation of ``(C, h, w)`` to ``(C, h*ratio, w*ratio)`` (pixel centres aligned to blocks)."""
     t = torch.from_numpy(np.ascontiguousarray(lr_hsi, dtype=np.float32))[None]
-    return F.interpolate(t, scale_factor=ratio, mode="bicubic", align_corners=False)[0].numpy()
+    return bicubic_upsample_tensor(t, ratio)[0].numpy()
 
 
 def linear_regression_fusion(lr_hsi: np.ndarray, hr_msi: np.ndarray, ratio: int, psf: np.ndarray | None = None) -> np.ndarray:

@@ -20,14 +20,13 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import FusionConfig, StageConfig
 from .io.grids import ratio_from_shapes
 from .masks import block_all, masked_l1, valid_pixels
 from .modules import SpatialDown, SpatialUp, SpectralDown, SpectralUp
-from .physics import check_psf, gaussian_psf
+from .physics import bicubic_upsample_tensor, check_psf, gaussian_psf
 
 Layout = Literal["chw", "hwc"]
 ProgressCallback = Callable[[int, int, int, float], None]
@@ -298,7 +297,7 @@ class _Trainer:
             residual = self.Y - self.B(out)
             if self.lr_mask is not None:
                 residual = residual * self.lr_mask
-            out = out + F.interpolate(residual, scale_factor=self.ratio, mode="bicubic", align_corners=False)
+            out = out + bicubic_upsample_tensor(residual, self.ratio)
         fused = (out[0] * self.y_scale).float().cpu().numpy()
         fused[:, ~self.msi_valid] = np.nan
         return fused

@@ -174,6 +174,12 @@ class SpectralProject(nn.Module):
         return srf_project_tensor(x, self.srf)
 
 
+def bicubic_upsample_tensor(x: torch.Tensor, ratio: int) -> torch.Tensor:
+    """Bicubic interpolation of ``(N, C, h, w)`` to ``(N, C, h*ratio, w*ratio)``; pixel centres sit at the
+    centres of the ratio x ratio blocks, matching :func:`blur_downsample_tensor`'s grid."""
+    return F.interpolate(x, scale_factor=ratio, mode="bicubic", align_corners=False)
+
+
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     """Add white Gaussian noise at ``snr_db`` per band: sigma_k^2 = mean(x_k^2) / 10^(snr/10).
 
