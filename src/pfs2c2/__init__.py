@@ -24,11 +24,14 @@ _EXPORTS = {
     "evaluate": "metrics",
     "Simulation": "simulation",
     "simulate": "simulation",
+    "InputError": "errors",
+    "FusionError": "errors",
 }
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
     from .config import FusionConfig, StageConfig
+    from .errors import FusionError, InputError
     from .fusion import FusionResult, fuse
     from .metrics import evaluate
     from .simulation import Simulation, simulate
