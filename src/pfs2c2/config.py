@@ -69,6 +69,10 @@ class FusionConfig:
         device: "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:1", ...
         threads: torch CPU threads (None = torch's default).
         log_every: record losses in the history every this many iterations.
+        divergence_factor: a loss above this times the stage's best loss (floor 1e-3) counts as
+            diverged, like a NaN/Inf loss: the run rolls back to its last good state and halves the
+            learning rate.
+        divergence_retries: roll-backs allowed per stage before the run stops with FusionError.
     """
 
     preset: str = "default"
@@ -91,6 +95,8 @@ class FusionConfig:
     device: str = "auto"
     threads: int | None = None
     log_every: int = 50
+    divergence_factor: float = 100.0
+    divergence_retries: int = 5
 
     @classmethod
     def preset_config(cls, name: str) -> "FusionConfig":
@@ -136,6 +142,10 @@ class FusionConfig:
             raise ValueError(f"batch_fraction must be in (0, 1], got {self.batch_fraction}")
         if not 0 <= self.support_threshold < 1:
             raise ValueError(f"support_threshold must be in [0, 1), got {self.support_threshold}")
+        if not self.divergence_factor > 1:
+            raise ValueError(f"divergence_factor must be > 1, got {self.divergence_factor}")
+        if self.divergence_retries < 0:
+            raise ValueError(f"divergence_retries must be >= 0, got {self.divergence_retries}")
         if self.log_every < 1:
             raise ValueError(f"log_every must be >= 1, got {self.log_every}")
         return self

@@ -14,19 +14,28 @@ All losses are L1 means. The fused cube is ``F(Z)`` rescaled to the HSI's units.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from .checkpoint import TrainingState, fingerprint, load_checkpoint, save_checkpoint
 from .config import FusionConfig, StageConfig
+from .errors import FusionError, InputError
 from .io.grids import ratio_from_shapes
 from .masks import block_all, masked_l1, valid_pixels
 from .modules import SpatialDown, SpatialUp, SpectralDown, SpectralUp
 from .physics import bicubic_upsample_tensor, check_psf, gaussian_psf
+
+logger = logging.getLogger("pfs2c2")
+
+SNAPSHOT_EVERY = 25
+"""Iterations between in-memory snapshots (the roll-back points and what checkpoints save)."""
 
 Layout = Literal["chw", "hwc"]
 ProgressCallback = Callable[[int, int, int, float], None]
@@ -142,8 +151,15 @@ class _Trainer:
         cfg: FusionConfig,
         device: torch.device,
         callback: ProgressCallback | None,
+        checkpoint: Path | None = None,
+        checkpoint_every: float = 60.0,
+        fingerprint_: str = "",
+        resume_state: TrainingState | None = None,
     ) -> None:
         self.cfg, self.ratio, self.callback, self.device = cfg, ratio, callback, device
+        self.checkpoint, self.checkpoint_every, self.fingerprint = checkpoint, checkpoint_every, fingerprint_
+        self.resume_state = resume_state
+        self.last_save = time.perf_counter()
         self.y_scale, self.z_scale = _data_max(y, hsi_valid), _data_max(z, msi_valid)
         # invalid pixels are zero-filled and weighted out of every loss
         y, z = np.where(hsi_valid, y, 0.0), np.where(msi_valid, z, 0.0)
@@ -211,31 +227,104 @@ class _Trainer:
         y = self.Y[0][:, rows, cols].reshape(1, C, -1, 1)
         return z, y, None, None
 
+    def _modules(self) -> dict[str, nn.Module]:
+        return {"spe_up": self.F, "spa_up": self.G, "spe_down": self.R, "spa_down": self.B}
+
+    def _save(self, state: TrainingState) -> None:
+        if self.checkpoint is not None:
+            save_checkpoint(self.checkpoint, state, self.fingerprint)
+            self.last_save = time.perf_counter()
+
     def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]]) -> None:
+        """Adam on ``modules`` for one stage, with roll-back on divergence and periodic checkpoints.
+
+        Every ``SNAPSHOT_EVERY`` iterations whose loss is finite, the state at the start of that
+        iteration is kept in memory (and written to the checkpoint file when ``checkpoint_every``
+        seconds have passed). A NaN/Inf loss, or one above ``divergence_factor`` times the best loss of
+        the stage, restores the last snapshot and halves the learning rate; after
+        ``divergence_retries`` such events the run stops with :class:`FusionError`.
+        """
+        cfg = self.cfg
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
-        start = time.perf_counter()
-        if not params or sched.iterations == 0:
+        opt = torch.optim.Adam(params, lr=sched.lr) if params else None
+        start_it, lr_scale, retries, elapsed = 0, 1.0, 0, 0.0
+        resume = self.resume_state
+        if resume is not None and resume.stage == stage:
+            resume.restore(self._modules(), opt, self.generator)
+            start_it, lr_scale, retries, elapsed = resume.iteration, resume.lr_scale, resume.retries, resume.stage_elapsed
+            self.history, self.timings = list(resume.history), dict(resume.timings)
+            self.resume_state = None
+        start = time.perf_counter() - elapsed
+        if opt is None or sched.iterations == 0:
             self.timings[f"stage{stage}"] = 0.0
             return
-        opt = torch.optim.Adam(params, lr=sched.lr)
-        every = self.cfg.log_every
+        every = cfg.log_every
         tick = max(1, sched.iterations // 200)
-        for it in range(sched.iterations):
+        best = float("inf")
+
+        def snapshot(it: int, generator_state: torch.Tensor) -> TrainingState:
+            state = TrainingState.capture(stage, it, self._modules(), opt, self.generator, lr_scale=lr_scale, retries=retries,
+                                          history=list(self.history), timings=dict(self.timings),
+                                          stage_elapsed=time.perf_counter() - start)
+            state.generator = generator_state
+            return state
+
+        good = snapshot(start_it, self.generator.get_state())
+        it = start_it
+        while it < sched.iterations:
+            generator_state = self.generator.get_state() if it % SNAPSHOT_EVERY == 0 else None
             for group in opt.param_groups:
-                group["lr"] = sched.lr * sched.lr_factor(it)
+                group["lr"] = sched.lr * sched.lr_factor(it) * lr_scale
             opt.zero_grad(set_to_none=True)
             terms = step()
             loss = sum(terms.values())
+            value = float(loss.item())
+            if not np.isfinite(value) or value > cfg.divergence_factor * max(best, 1e-3):
+                retries += 1
+                message = (f"stage {stage} iteration {it + 1}: loss {value:.3g} diverged; rolled back to iteration "
+                           f"{good.iteration + 1} with learning rate x{lr_scale / 2:g} (retry {retries}/{cfg.divergence_retries})")
+                if retries > cfg.divergence_retries:
+                    self._save(good)
+                    where = f"; the last good state is in {self.checkpoint}" if self.checkpoint is not None else ""
+                    raise FusionError(f"stage {stage} kept diverging after {cfg.divergence_retries} roll-backs "
+                                      f"(loss {value:.3g} at iteration {it + 1}){where}; lower the stage{stage} learning rate")
+                logger.warning(message)
+                good.restore(self._modules(), opt, self.generator)
+                self.history = list(good.history)
+                self.history.append({"stage": stage, "iteration": it + 1, "event": message})
+                lr_scale /= 2
+                it = good.iteration
+                good = snapshot(it, good.generator)
+                continue
+            if generator_state is not None:
+                good = snapshot(it, generator_state)
+                if self.checkpoint is not None and time.perf_counter() - self.last_save >= self.checkpoint_every:
+                    self._save(good)
+            best = min(best, value)
             loss.backward()
             opt.step()
             last = it == sched.iterations - 1
             if it % every == 0 or last:
-                record = {"stage": stage, "iteration": it + 1, "loss": loss.item()}
+                record = {"stage": stage, "iteration": it + 1, "loss": value}
                 record.update({name: v.item() for name, v in terms.items()})
                 self.history.append(record)
             if self.callback is not None and (it % tick == 0 or last):
-                self.callback(stage, it + 1, sched.iterations, loss.item())
+                self.callback(stage, it + 1, sched.iterations, value)
+            it += 1
         self.timings[f"stage{stage}"] = time.perf_counter() - start
+
+    def train(self) -> None:
+        """Run the three stages (from the checkpointed stage when resuming)."""
+        first = self.resume_state.stage if self.resume_state is not None else 1
+        if self.resume_state is not None and first > 3:
+            self.resume_state.restore(self._modules(), None, self.generator)
+            self.history, self.timings = list(self.resume_state.history), dict(self.resume_state.timings)
+        for stage, run_stage in ((1, self.stage1), (2, self.stage2), (3, self.stage3)):
+            if stage >= first:
+                run_stage()
+        if self.checkpoint is not None and first <= 3:
+            self._save(TrainingState.capture(4, 0, self._modules(), None, self.generator,
+                                             history=list(self.history), timings=dict(self.timings)))
 
     def stage1(self) -> None:
         """Pretrain SpeUp and SpaUp from the original images."""
@@ -324,6 +413,10 @@ def fuse(
     hsi_mask: Any = None,
     msi_mask: Any = None,
     mask_nonfinite: bool = False,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 60.0,
+    resume: bool = False,
+    keep_checkpoint: bool = False,
 ) -> FusionResult:
     """Fuse a low-resolution HSI with a high-resolution MSI of the same scene (PFS2C2).
 
@@ -343,12 +436,21 @@ def fuse(
             always treated as nodata. Invalid pixels are left out of every loss; MSI-invalid pixels
             are NaN in the fused cube.
         mask_nonfinite: treat NaN/Inf pixels as nodata instead of refusing the input.
+        checkpoint: file for the training state, written atomically every ``checkpoint_every``
+            seconds (and when training ends); None = no checkpoints.
+        checkpoint_every: seconds between checkpoint writes.
+        resume: continue from ``checkpoint`` if it exists (it must come from the same inputs and
+            settings); the result equals an uninterrupted run's (bit-identical on the CPU with the
+            same thread count).
+        keep_checkpoint: leave the checkpoint file after success (the CLI deletes it only once the
+            outputs are written); by default it is removed.
 
     Returns:
         A :class:`FusionResult`.
 
     Raises:
-        ValueError: a one-line message for inconsistent or invalid inputs.
+        InputError: a one-line message for inconsistent or invalid inputs (a ValueError).
+        FusionError: the loss kept diverging after ``config.divergence_retries`` roll-backs.
     """
     cfg = (config or FusionConfig()).validate()
     y = to_chw(lr_hsi, layout, "LR-HSI")
@@ -375,11 +477,23 @@ def fuse(
     torch.manual_seed(cfg.seed)
     device = select_device(cfg.device)
     t0 = time.perf_counter()
-    trainer = _Trainer(y, z, hsi_valid, msi_valid, ratio, srf_known, support, psf_known, cfg, device, callback)
-    trainer.stage1()
-    trainer.stage2()
-    trainer.stage3()
+    ckpt = None if checkpoint is None else Path(checkpoint)
+    run_id, resume_state = "", None
+    if ckpt is not None:
+        settings = {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads", "log_every")}
+        run_id = fingerprint({"lr_hsi": y, "hr_msi": z, "srf": srf_known, "psf": psf_known, "support": support,
+                              "hsi_valid": hsi_valid, "msi_valid": msi_valid}, {"ratio": ratio, **settings})
+        if ckpt.exists():
+            if not resume:
+                raise InputError(f"checkpoint {ckpt} exists from an earlier run; resume it (resume=True, CLI --resume) or delete it")
+            resume_state = load_checkpoint(ckpt, run_id)
+            logger.info("resuming from %s at stage %d iteration %d", ckpt, resume_state.stage, resume_state.iteration + 1)
+    trainer = _Trainer(y, z, hsi_valid, msi_valid, ratio, srf_known, support, psf_known, cfg, device, callback,
+                       ckpt, checkpoint_every, run_id, resume_state)
+    trainer.train()
     fused = trainer.fused()
+    if ckpt is not None and not keep_checkpoint:
+        ckpt.unlink(missing_ok=True)
     trainer.timings["total"] = time.perf_counter() - t0
     psf_out, srf_out, gain = trainer.operators()
     return FusionResult(

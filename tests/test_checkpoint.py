@@ -1,0 +1,119 @@
+"""Checkpoints, resume and divergence roll-back of fuse() (API level; the CLI kill test is in test_cli_resume)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pfs2c2 import FusionConfig, FusionError, InputError, StageConfig, fuse
+from pfs2c2.modules import SpectralUp
+
+
+def small_config(**changes) -> FusionConfig:
+    cfg = FusionConfig.preset_config("fast")
+    cfg.stage1, cfg.stage2, cfg.stage3 = StageConfig(60, 5e-3, 30), StageConfig(120, 2e-2, 60), StageConfig(120, 2e-3, 60)
+    cfg.device, cfg.threads, cfg.log_every = "cpu", 1, 10
+    for key, value in changes.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(5)
+    endmembers = rng.random((12, 4))
+    abundance = rng.dirichlet(np.ones(4), size=(32, 32)).transpose(2, 0, 1)
+    hr_hsi = np.einsum("ck,khw->chw", endmembers, abundance)
+    lr = hr_hsi.reshape(12, 8, 4, 8, 4).mean(axis=(2, 4))
+    srf = np.zeros((12, 3))
+    srf[0:4, 0], srf[4:8, 1], srf[8:12, 2] = 0.25, 0.25, 0.25
+    hr = np.einsum("chw,cm->mhw", hr_hsi, srf)
+    return lr.astype(np.float32), hr.astype(np.float32)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_at(stage_at: int, iteration_at: int):
+    def callback(stage, iteration, total, loss):
+        if stage == stage_at and iteration >= iteration_at:
+            raise Interrupt
+
+    return callback
+
+
+@pytest.mark.parametrize("stage_at, iteration_at", [(1, 40), (2, 70), (3, 60)])
+def test_resume_after_interrupt_is_bit_identical(problem, tmp_path, stage_at, iteration_at):
+    lr, hr = problem
+    reference = fuse(lr, hr, config=small_config())
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(Interrupt):
+        fuse(lr, hr, config=small_config(), checkpoint=ckpt, checkpoint_every=0, callback=interrupt_at(stage_at, iteration_at))
+    assert ckpt.exists()
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["stage"] == stage_at and 0 < saved["iteration"] < iteration_at
+    resumed = fuse(lr, hr, config=small_config(), checkpoint=ckpt, resume=True)
+    np.testing.assert_array_equal(resumed.fused, reference.fused)
+    np.testing.assert_array_equal(resumed.psf, reference.psf)
+    assert [r["loss"] for r in resumed.history] == [r["loss"] for r in reference.history]
+    assert not ckpt.exists()  # removed after success
+
+
+def test_checkpoint_refuses_other_run_and_unasked_resume(problem, tmp_path):
+    lr, hr = problem
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(Interrupt):
+        fuse(lr, hr, config=small_config(), checkpoint=ckpt, checkpoint_every=0, callback=interrupt_at(3, 30))
+    with pytest.raises(InputError, match="exists from an earlier run"):
+        fuse(lr, hr, config=small_config(), checkpoint=ckpt)
+    with pytest.raises(InputError, match="other inputs or settings"):
+        fuse(lr, hr, config=small_config(seed=3), checkpoint=ckpt, resume=True)
+    with pytest.raises(InputError, match="other inputs or settings"):
+        fuse(lr * 1.01, hr, config=small_config(), checkpoint=ckpt, resume=True)
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="cannot be read"):
+        fuse(lr, hr, config=small_config(), checkpoint=ckpt, resume=True)
+
+
+def nan_once_at(monkeypatch, call_number: int, times: int = 1) -> list[int]:
+    """Make SpectralUp return NaN on calls call_number .. call_number + times - 1."""
+    calls = [0]
+    original = SpectralUp.forward
+
+    def forward(self, msi):
+        calls[0] += 1
+        out = original(self, msi)
+        if call_number <= calls[0] < call_number + times:
+            return out * float("nan")
+        return out
+
+    monkeypatch.setattr(SpectralUp, "forward", forward)
+    return calls
+
+
+def test_nan_loss_rolls_back_lowers_lr_and_recovers(problem, monkeypatch, caplog):
+    lr, hr = problem
+    clean = fuse(lr, hr, config=small_config())
+    nan_once_at(monkeypatch, call_number=250)  # stage 3: stage 1 makes 120 SpeUp calls, stage 3 two per iteration
+    with caplog.at_level("WARNING", logger="pfs2c2"):
+        result = fuse(lr, hr, config=small_config())
+    events = [r for r in result.history if "event" in r]
+    assert len(events) == 1 and events[0]["stage"] == 3 and "rolled back" in events[0]["event"]
+    assert "diverged" in caplog.text
+    assert np.all(np.isfinite(result.fused))
+    # the run continued from the last good state with half the learning rate: close to the clean run
+    rel = np.abs(result.fused - clean.fused).mean() / np.abs(clean.fused).mean()
+    assert rel < 0.05, rel
+
+
+def test_persistent_divergence_stops_with_error_and_keeps_good_checkpoint(problem, monkeypatch, tmp_path):
+    lr, hr = problem
+    nan_once_at(monkeypatch, call_number=250, times=10**6)
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(FusionError, match="kept diverging"):
+        fuse(lr, hr, config=small_config(divergence_retries=3), checkpoint=ckpt, checkpoint_every=3600)
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["stage"] == 3 and saved["retries"] == 3
+    assert all(torch.isfinite(v).all() for m in saved["modules"].values() for v in m.values() if v.is_floating_point())
