@@ -17,6 +17,7 @@ import click
 import numpy as np
 
 from . import __version__
+from .errors import FusionError
 
 
 class InputError(click.ClickException):
@@ -30,6 +31,8 @@ def user_errors() -> Iterator[None]:
     """Turn the library's input errors into :class:`InputError`."""
     try:
         yield
+    except FusionError as exc:
+        raise click.ClickException(str(exc).strip().splitlines()[0]) from None
     except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in message:
@@ -201,12 +204,16 @@ def _load_psf(spec: str | None) -> np.ndarray | None:
 @click.option("--saturation", type=float, help="Pixels with any band at or above this value are excluded.")
 @click.option("--validate", is_flag=True, help="First run the reduced-resolution check (fuse the inputs degraded by the ratio, compare with the LR-HSI).")
 @click.option("--no-plots", is_flag=True, help="Do not write the report PNGs.")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None, psf_spec: str | None, preset: str, config_path: str | None, seed: int | None, device: str | None, ref_spec: str | None, mask_nan: bool, saturation: float | None, validate: bool, no_plots: bool, overwrite: bool) -> None:
+@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds between checkpoints of the training state (OUT.ckpt); 0 = at every snapshot.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint (same inputs and options).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (and discard an old checkpoint).")
+def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None, psf_spec: str | None, preset: str, config_path: str | None, seed: int | None, device: str | None, ref_spec: str | None, mask_nan: bool, saturation: float | None, validate: bool, no_plots: bool, checkpoint_every: float, resume: bool, overwrite: bool) -> None:
     """Fuse an LR-HSI and an HR-MSI into an HR-HSI (blind unless --srf/--psf are given).
 
     Beside OUT it writes psf.csv, srf.csv, history.csv, config.yaml (the resolved configuration),
     run.json (inputs, ratio, timings, metrics), metrics.json with --reference, and report PNGs.
+    While training, the state is checkpointed to OUT.ckpt; after a kill, run the same command with
+    --resume. The checkpoint is deleted once every output is written.
     """
     plots = not no_plots
     from .config import FusionConfig
@@ -218,6 +225,13 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         out = Path(out_path)
         sidecars = [out.with_name(n) for n in ("psf.csv", "srf.csv", "history.csv", "config.yaml", "run.json", "metrics.json")]
         pngs = [out.with_name("report.png")] if plots else []
+        checkpoint = out.with_name(out.name + ".ckpt")
+        if checkpoint.exists() and not resume:
+            if not overwrite:
+                raise FileExistsError(f"{checkpoint} holds an interrupted run; pass --resume to continue it or --overwrite to start over")
+            checkpoint.unlink()
+        # outputs left by the interrupted run being resumed are replaced (the checkpoint proves they are its own)
+        overwrite = overwrite or (resume and checkpoint.exists())
         _refuse_existing([out, *sidecars, *pngs], overwrite)
         if not out.parent.exists():
             raise FileNotFoundError(f"output directory {out.parent} does not exist; create it first")
@@ -245,7 +259,8 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
             click.echo(f"reduced-resolution check: {_format_metrics(scores)}")
         progress = _Progress()
         try:
-            result = run_fusion(hsi, msi, callback=progress, **options)
+            result = run_fusion(hsi, msi, callback=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                                resume=resume, keep_checkpoint=True, **options)
         finally:
             progress.close()
         if reference is not None and reference.shape != result.fused.shape:
@@ -278,6 +293,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
             write_report(out.parent, lr_hsi=hsi, hr_msi=msi, fused=result.fused, psf=result.psf, srf=result.srf,
                          history=result.history, reference=reference, hsi_wavelengths=wavelengths,
                          msi_wavelengths=msi_meta.wavelengths_nm, true_psf=psf, true_srf=srf, ratio=result.ratio)
+        checkpoint.unlink(missing_ok=True)
     click.echo(f"fused {result.fused.shape[1]}x{result.fused.shape[2]}x{result.fused.shape[0]} in {result.timings['total']:.1f} s on {result.device} -> {out}")
 
 
