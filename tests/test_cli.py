@@ -70,7 +70,7 @@ def test_fuse_writes_mat_and_non_blind(tmp_path, capsys):
     np.save(tmp_path / "lr.npy", rng.random((6, 6, 12)).astype(np.float32))
     np.save(tmp_path / "hr.npy", rng.random((18, 18, 3)).astype(np.float32))
     np.save(tmp_path / "srf.npy", rng.random((12, 3)))
-    np.save(tmp_path / "psf.npy", np.ones((3, 3)))
+    np.save(tmp_path / "psf.npy", np.full((3, 3), 1 / 9))
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     code, out, err = run(capsys, "fuse", "--hsi", tmp_path / "lr.npy", "--msi", tmp_path / "hr.npy", "--out", tmp_path / "f.mat",
                          "--srf", tmp_path / "srf.npy", "--psf", tmp_path / "psf.npy", "--config", tmp_path / "tiny.yaml", "--no-plots", "--seed", 3)

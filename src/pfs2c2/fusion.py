@@ -31,6 +31,7 @@ from .io.grids import ratio_from_shapes
 from .masks import block_all, masked_l1, valid_pixels
 from .modules import SpatialDown, SpatialUp, SpectralDown, SpectralUp
 from .physics import bicubic_upsample_tensor, check_psf, gaussian_psf
+from .validation import check_fusion_inputs
 
 logger = logging.getLogger("pfs2c2")
 
@@ -77,13 +78,13 @@ def to_chw(x: Any, layout: Layout, name: str) -> np.ndarray:
     """Return a float32 ``(C, H, W)`` copy of a 3-D array given in ``layout``.
 
     Raises:
-        ValueError: if the array is not 3-D.
+        InputError: if the array is not 3-D.
     """
     arr = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
     if arr.ndim != 3:
-        raise ValueError(f"{name} must be a 3-D cube ({layout.upper()}), got shape {arr.shape}")
+        raise InputError(f"{name} must be a 3-D cube ({layout.upper()}), got shape {arr.shape}")
     if layout not in ("chw", "hwc"):
-        raise ValueError(f"layout must be 'chw' or 'hwc', got {layout!r}")
+        raise InputError(f"layout must be 'chw' or 'hwc', got {layout!r}")
     if layout == "hwc":
         arr = arr.transpose(2, 0, 1)
     return np.ascontiguousarray(arr, dtype=np.float32)
@@ -93,7 +94,7 @@ def infer_ratio(hsi_shape: tuple[int, ...], msi_shape: tuple[int, ...], ratio: i
     """Spatial ratio from ``(C, h, w)`` and ``(c, H, W)`` shapes; check a given ratio against them.
 
     Raises:
-        ValueError: if the sizes are not an integer ratio apart or contradict ``ratio``.
+        InputError: if the sizes are not an integer ratio apart or contradict ``ratio``.
     """
     return ratio_from_shapes(*hsi_shape[1:], *msi_shape[1:], ratio)
 
@@ -103,12 +104,12 @@ def check_srf(srf: Any, hsi_bands: int, msi_bands: int) -> np.ndarray:
     m = np.asarray(srf, dtype=np.float64)
     if m.shape != (hsi_bands, msi_bands):
         if m.shape == (msi_bands, hsi_bands):
-            raise ValueError(f"SRF has shape {m.shape}; expected (HSI bands, MSI bands) = ({hsi_bands}, {msi_bands}): transpose it")
-        raise ValueError(f"SRF has shape {m.shape}; expected (HSI bands, MSI bands) = ({hsi_bands}, {msi_bands})")
+            raise InputError(f"SRF has shape {m.shape}; expected (HSI bands, MSI bands) = ({hsi_bands}, {msi_bands}): transpose it")
+        raise InputError(f"SRF has shape {m.shape}; expected (HSI bands, MSI bands) = ({hsi_bands}, {msi_bands})")
     if not np.all(np.isfinite(m)) or np.any(m < 0):
-        raise ValueError("SRF must be finite and non-negative")
+        raise InputError("SRF must be finite and non-negative")
     if np.any(m.sum(0) <= 0):
-        raise ValueError(f"SRF column(s) {np.flatnonzero(m.sum(0) <= 0).tolist()} are all zero: each MSI band needs a response")
+        raise InputError(f"SRF column(s) {np.flatnonzero(m.sum(0) <= 0).tolist()} are all zero: each MSI band needs a response")
     return m
 
 
@@ -122,7 +123,7 @@ def select_device(name: str) -> torch.device:
 def _data_max(x: np.ndarray, valid: np.ndarray) -> float:
     peak = float(np.max(x[:, valid])) if valid.any() else 0.0
     if peak <= 0:
-        raise ValueError("an input image is all zero or negative; check the file and its scaling")
+        raise InputError("an input image is all zero or negative; check the file and its scaling")
     return peak
 
 
@@ -131,7 +132,7 @@ def _combine_mask(valid: np.ndarray, mask: Any, shape: tuple[int, ...], name: st
         return valid
     m = np.asarray(mask, dtype=bool)
     if m.shape != tuple(shape):
-        raise ValueError(f"{name} has shape {m.shape}; expected the image size {tuple(shape)}")
+        raise InputError(f"{name} has shape {m.shape}; expected the image size {tuple(shape)}")
     return valid & m
 
 
@@ -170,7 +171,7 @@ class _Trainer:
         # LR pixels usable in the LR losses: the HSI pixel and its whole MSI block are data
         lr_valid = hsi_valid & block_all(msi_valid, ratio)
         if not lr_valid.any():
-            raise ValueError("no LR pixel has valid data in both images; check nodata values and that the images overlap")
+            raise InputError("no LR pixel has valid data in both images; check nodata values and that the images overlap")
         all_valid = bool(lr_valid.all() and msi_valid.all())
         to_mask = lambda m: None if all_valid else torch.from_numpy(m.astype(np.float32))[None, None].to(device)  # noqa: E731
         self.lr_mask = to_mask(lr_valid)
@@ -425,7 +426,7 @@ def fuse(
         hr_msi: HR-MSI, ``(c, H, W)`` or ``(H, W, c)``, with ``H = ratio * h``, ``W = ratio * w``, ``c < C``.
         ratio: spatial scale factor; inferred from the shapes when omitted.
         srf: known ``(C, c)`` SRF (non-blind spectral mode), in the inputs' units: ``MSI = HSI @ srf``.
-        psf: known ``(k, k)`` PSF (non-blind spatial mode); normalised to sum 1.
+        psf: known ``(k, k)`` PSF (non-blind spatial mode); non-negative, summing to 1 (within 1%).
         config: run configuration; default ``FusionConfig()`` (the default preset).
         callback: ``callback(stage, iteration, total, loss)`` for progress reporting.
         layout: ``"chw"`` or ``"hwc"``, the axis order of both inputs and of the returned cube.
@@ -455,11 +456,12 @@ def fuse(
     cfg = (config or FusionConfig()).validate()
     y = to_chw(lr_hsi, layout, "LR-HSI")
     z = to_chw(hr_msi, layout, "HR-MSI")
+    check_fusion_inputs(y, z, ratio, srf, psf, srf_support, hsi_mask=hsi_mask, msi_mask=msi_mask, mask_nonfinite=mask_nonfinite)
     for cube, name in ((y, "LR-HSI"), (z, "HR-MSI")):
         if not mask_nonfinite and not np.all(np.isfinite(cube)):
-            raise ValueError(f"{name} contains NaN or Inf values; fill them, or mask them (mask_nonfinite=True, CLI --mask-nan)")
+            raise InputError(f"{name} contains NaN or Inf values; fill them, or mask them (mask_nonfinite=True, CLI --mask-nan)")
     if z.shape[0] >= y.shape[0]:
-        raise ValueError(
+        raise InputError(
             f"the MSI has {z.shape[0]} bands and the HSI {y.shape[0]}: the HSI must have more bands "
             "(are the two inputs swapped, or the layout wrong?)"
         )
@@ -470,7 +472,7 @@ def fuse(
     hsi_valid = _combine_mask(valid_pixels(y), hsi_mask, y.shape[1:], "hsi_mask")
     msi_valid = _combine_mask(valid_pixels(z), msi_mask, z.shape[1:], "msi_mask")
     if cfg.psf_size is not None and (cfg.psf_size < ratio or (cfg.psf_size - ratio) % 2):
-        raise ValueError(f"psf_size {cfg.psf_size} must be >= the ratio {ratio} and differ from it by an even number")
+        raise InputError(f"psf_size {cfg.psf_size} must be >= the ratio {ratio} and differ from it by an even number")
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -40,10 +40,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-from torchmetrics.functional.image import (
-    error_relative_global_dimensionless_synthesis,
-    spectral_angle_mapper,
-)
+from torchmetrics.functional.image import spectral_angle_mapper
+
+from .errors import InputError
 
 __all__ = ["cc", "ergas", "evaluate", "psnr", "rmse", "sam", "ssim", "uiqi"]
 
@@ -70,19 +69,19 @@ def _prepare(
     """
     f, r = _to_float64(fused), _to_float64(reference)
     if f.shape != r.shape:
-        raise ValueError(
+        raise InputError(
             f"fused and reference must have the same shape, got fused {tuple(f.shape)} "
             f"and reference {tuple(r.shape)}"
         )
     if r.ndim != 3:
-        raise ValueError(f"expected (C, H, W) arrays, got shape {tuple(r.shape)}")
+        raise InputError(f"expected (C, H, W) arrays, got shape {tuple(r.shape)}")
     if mask is None:
         return f, r, torch.ones(r.shape[1:], dtype=torch.bool)
     m = torch.as_tensor(mask).detach().cpu().to(torch.bool)
     if m.shape != r.shape[1:]:
-        raise ValueError(f"mask must have shape (H, W) = {tuple(r.shape[1:])}, got {tuple(m.shape)}")
+        raise InputError(f"mask must have shape (H, W) = {tuple(r.shape[1:])}, got {tuple(m.shape)}")
     if not bool(m.any()):
-        raise ValueError("mask has no valid (True) pixel")
+        raise InputError("mask has no valid (True) pixel")
     return torch.where(m, f, 0.0), torch.where(m, r, 0.0), m
 
 
@@ -136,13 +135,15 @@ def psnr(
     mse = ((f - r) ** 2).mean(dim=1)
     if isinstance(peak, str):
         if peak != "band":
-            raise ValueError(f'peak must be "band" or a positive number, got {peak!r}')
+            raise InputError(f'peak must be "band" or a positive number, got {peak!r}')
         peaks = r.max(dim=1).values
     else:
         if not peak > 0:
-            raise ValueError(f'peak must be "band" or a positive number, got {peak!r}')
+            raise InputError(f'peak must be "band" or a positive number, got {peak!r}')
         peaks = torch.full_like(mse, float(peak))
-    return float((10 * torch.log10(peaks**2 / mse)).mean())
+    # an error-free band is inf even when its peak is 0 (0 / 0 would make the whole mean NaN)
+    per_band = torch.where(mse == 0, math.inf, 10 * torch.log10(peaks**2 / mse))
+    return float(per_band.mean())
 
 
 def sam(fused: ArrayLike, reference: ArrayLike, *, mask: ArrayLike | None = None) -> float:
@@ -187,11 +188,13 @@ def ergas(fused: ArrayLike, reference: ArrayLike, ratio: float, *, mask: ArrayLi
         ValueError: On shape mismatch, a bad mask, or a non-positive ratio.
     """
     if not ratio > 0:
-        raise ValueError(f"ratio must be positive (4 for a 4x fusion), got {ratio!r}")
+        raise InputError(f"ratio must be positive (4 for a 4x fusion), got {ratio!r}")
     f, r = _valid_pixels(fused, reference, mask)
-    # valid pixels laid out as a (1, C, 1, N) image for torchmetrics
-    score = error_relative_global_dimensionless_synthesis(f[None, :, None], r[None, :, None], ratio=ratio)
-    return float(score)
+    # torchmetrics' formula, except that an error-free band counts 0 even when its mean is 0 (an
+    # all-zero band, e.g. a blanked absorption band, would otherwise make a perfect result NaN)
+    rmse_k = torch.sqrt(((f - r) ** 2).mean(dim=1))
+    relative = torch.where(rmse_k == 0, 0.0, rmse_k / r.mean(dim=1))
+    return float(100.0 / ratio * torch.sqrt((relative**2).mean()))
 
 
 def rmse(fused: ArrayLike, reference: ArrayLike, *, mask: ArrayLike | None = None) -> float:

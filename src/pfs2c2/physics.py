@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import InputError
+
 FWHM_TO_SIGMA = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))  # 1 / 2.35482
 
 ArrayLike = np.ndarray | torch.Tensor
@@ -47,13 +49,14 @@ def gaussian_psf(
     ratio = _check_ratio(ratio)
     k = ratio if kernel_size is None else int(kernel_size)
     if k < ratio:
-        raise ValueError(f"PSF kernel size {k} is smaller than the ratio {ratio}; use a kernel of at least {ratio}")
+        raise InputError(f"PSF kernel size {k} is smaller than the ratio {ratio}; use a kernel of at least {ratio}")
     if sigma is None:
         sigma = (ratio if fwhm is None else float(fwhm)) * FWHM_TO_SIGMA
     if not sigma > 0:
-        raise ValueError(f"PSF sigma must be positive, got {sigma}")
+        raise InputError(f"PSF sigma must be positive, got {sigma}")
     offsets = np.arange(k) - (k - 1) / 2.0
-    g = np.exp(-(offsets**2) / (2.0 * sigma**2))
+    # measured from the central sample, so a narrow sigma cannot underflow every weight to 0 (0/0 = NaN)
+    g = np.exp(-(offsets**2 - np.min(offsets**2)) / (2.0 * sigma**2))
     kernel = np.outer(g, g)
     return kernel / kernel.sum()
 
@@ -67,19 +70,19 @@ def check_psf(psf: ArrayLike, ratio: int) -> np.ndarray:
     """
     k = np.asarray(psf.detach().cpu() if isinstance(psf, torch.Tensor) else psf, dtype=np.float64)
     if k.ndim != 2 or k.shape[0] != k.shape[1]:
-        raise ValueError(f"PSF must be a square 2-D kernel, got shape {k.shape}")
+        raise InputError(f"PSF must be a square 2-D kernel, got shape {k.shape}")
     if k.shape[0] < ratio:
-        raise ValueError(f"PSF size {k.shape[0]} is smaller than the ratio {ratio}; give a kernel of at least {ratio}x{ratio}")
+        raise InputError(f"PSF size {k.shape[0]} is smaller than the ratio {ratio}; give a kernel of at least {ratio}x{ratio}")
     if (k.shape[0] - ratio) % 2:
-        raise ValueError(f"PSF size {k.shape[0]} minus the ratio {ratio} must be even so the kernel can be centred on an LR pixel")
+        raise InputError(f"PSF size {k.shape[0]} minus the ratio {ratio} must be even so the kernel can be centred on an LR pixel")
     if not np.all(np.isfinite(k)) or np.any(k < 0) or k.sum() <= 0:
-        raise ValueError("PSF must be finite, non-negative and not all zero")
+        raise InputError("PSF must be finite, non-negative and not all zero")
     return k / k.sum()
 
 
 def _check_ratio(ratio: int) -> int:
     if int(ratio) != ratio or ratio < 1:
-        raise ValueError(f"ratio must be a positive integer, got {ratio}")
+        raise InputError(f"ratio must be a positive integer, got {ratio}")
     return int(ratio)
 
 
@@ -88,7 +91,7 @@ def _as_batch(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
         return x.unsqueeze(0), True
     if x.ndim == 4:
         return x, False
-    raise ValueError(f"expected an image (C, H, W) or batch (N, C, H, W), got shape {tuple(x.shape)}")
+    raise InputError(f"expected an image (C, H, W) or batch (N, C, H, W), got shape {tuple(x.shape)}")
 
 
 def blur_downsample_tensor(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> torch.Tensor:
@@ -106,13 +109,18 @@ def blur_downsample_tensor(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> to
     n, c, h, w = xb.shape
     k = psf.shape[-1]
     if h % ratio or w % ratio:
-        raise ValueError(f"image size {h}x{w} is not divisible by the ratio {ratio}; crop it to a multiple of {ratio}")
+        raise InputError(f"image size {h}x{w} is not divisible by the ratio {ratio}; crop it to a multiple of {ratio}")
     if k == ratio:  # non-overlapping blocks: a tensor contraction, much faster than conv2d backward on CPU
         blocks = xb.reshape(n, c, h // ratio, ratio, w // ratio, ratio)
         out = torch.einsum("ncyaxb,ab->ncyx", blocks, psf.to(xb.dtype))
         return out[0] if squeeze else out
     flat = xb.reshape(n * c, 1, h, w)
     pad = (k - ratio) // 2
+    if pad >= min(h, w):
+        raise InputError(
+            f"image size {h}x{w} is too small for a {k}x{k} PSF at ratio {ratio}: the reflect padding of {pad} "
+            f"pixels needs at least {pad + 1} rows and columns; use a larger image or a smaller kernel"
+        )
     if pad:
         flat = F.pad(flat, (pad, pad, pad, pad), mode="reflect")
     out = F.conv2d(flat, psf.reshape(1, 1, k, k).to(flat.dtype), stride=ratio)
@@ -123,7 +131,7 @@ def blur_downsample_tensor(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> to
 def srf_project_tensor(x: torch.Tensor, srf: torch.Tensor) -> torch.Tensor:
     """Project HSI bands onto MSI bands: ``(.., C, H, W) x (C, c) -> (.., c, H, W)`` (differentiable)."""
     if x.shape[-3] != srf.shape[0]:
-        raise ValueError(f"SRF has {srf.shape[0]} rows but the image has {x.shape[-3]} bands")
+        raise InputError(f"SRF has {srf.shape[0]} rows but the image has {x.shape[-3]} bands")
     return torch.einsum("...chw,cm->...mhw", x, srf.to(x.dtype))
 
 

@@ -35,6 +35,7 @@ from typing import Union
 import numpy as np
 
 from .io._common import split_line, to_float
+from .errors import InputError
 
 __all__ = [
     "BAND_CENTRES",
@@ -251,24 +252,24 @@ class SensorResponse:
             resp = resp[:, None]
         names = tuple(str(b) for b in self.band_names)
         if resp.ndim != 2 or resp.shape[0] != wl.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"SensorResponse {self.name!r}: responses must have shape (N, n_bands) with N = "
                 f"{wl.shape[0]} wavelengths, got {resp.shape}"
             )
         if len(names) != resp.shape[1]:
-            raise ValueError(
+            raise InputError(
                 f"SensorResponse {self.name!r}: {len(names)} band names for {resp.shape[1]} response "
                 "columns"
             )
         if len(set(names)) != len(names):
-            raise ValueError(f"SensorResponse {self.name!r}: duplicate band names in {list(names)}")
+            raise InputError(f"SensorResponse {self.name!r}: duplicate band names in {list(names)}")
         if wl.shape[0] < 2 or not np.all(np.isfinite(wl)) or np.any(np.diff(wl) <= 0):
-            raise ValueError(
+            raise InputError(
                 f"SensorResponse {self.name!r}: wavelengths must be at least 2 finite, strictly "
                 "increasing values in nm"
             )
         if not np.all(np.isfinite(resp)):
-            raise ValueError(f"SensorResponse {self.name!r}: responses contain NaN or inf")
+            raise InputError(f"SensorResponse {self.name!r}: responses contain NaN or inf")
         wl.setflags(write=False)
         resp.setflags(write=False)
         object.__setattr__(self, "wavelengths_nm", wl)
@@ -331,22 +332,22 @@ def gaussian_response(
     fwhms = np.asarray(fwhms_nm, dtype=np.float64).reshape(-1)
     wl = np.asarray(wavelengths_nm, dtype=np.float64).reshape(-1)
     if centres.shape != fwhms.shape:
-        raise ValueError(
+        raise InputError(
             f"gaussian_response: {centres.size} centres but {fwhms.size} FWHMs; give one FWHM per band"
         )
     if centres.size == 0:
-        raise ValueError("gaussian_response: give at least one band centre")
+        raise InputError("gaussian_response: give at least one band centre")
     if not (np.all(np.isfinite(centres)) and np.all(np.isfinite(fwhms))):
-        raise ValueError("gaussian_response: centres and FWHMs must be finite numbers in nm")
+        raise InputError("gaussian_response: centres and FWHMs must be finite numbers in nm")
     if np.any(fwhms <= 0):
-        raise ValueError(f"gaussian_response: FWHMs must be > 0 nm, got {fwhms.tolist()}")
+        raise InputError(f"gaussian_response: FWHMs must be > 0 nm, got {fwhms.tolist()}")
     names = (
         tuple(f"B{i + 1}" for i in range(centres.size))
         if band_names is None
         else tuple(str(b) for b in band_names)
     )
     if len(names) != centres.size:
-        raise ValueError(
+        raise InputError(
             f"gaussian_response: {len(names)} band names for {centres.size} band centres"
         )
     resp = np.exp(-4.0 * math.log(2.0) * ((wl[:, None] - centres[None, :]) / fwhms[None, :]) ** 2)
@@ -369,7 +370,7 @@ def _read_table(path: Path) -> tuple[list[str] | None, np.ndarray]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a text table ({exc})") from None
+        raise InputError(f"{path}: not a text table ({exc})") from None
     header: list[str] | None = None
     rows: list[list[float]] = []
     ncols: int | None = None
@@ -385,17 +386,17 @@ def _read_table(path: Path) -> tuple[list[str] | None, np.ndarray]:
                 ncols = len(toks)
                 continue
             bad = next(t for t, v in zip(toks, vals) if v is None)
-            raise ValueError(f"{path}: line {lineno}: non-numeric value {bad!r}")
+            raise InputError(f"{path}: line {lineno}: non-numeric value {bad!r}")
         if ncols is None:
             ncols = len(toks)
         if len(toks) != ncols:
-            raise ValueError(
+            raise InputError(
                 f"{path}: line {lineno} has {len(toks)} columns, expected {ncols} (like the "
                 f"{'header' if header is not None else 'first row'})"
             )
         rows.append([float(v) for v in vals])  # type: ignore[arg-type]
     if not rows:
-        raise ValueError(f"{path}: no numeric data rows")
+        raise InputError(f"{path}: no numeric data rows")
     return header, np.asarray(rows, dtype=np.float64)
 
 
@@ -425,21 +426,21 @@ def load_response_csv(path: PathLike) -> SensorResponse:
     try:
         header, data = _read_table(p)
     except ValueError as exc:
-        raise ValueError(f"malformed spectral response CSV: {exc}; {_CSV_FORMAT_HINT}") from None
+        raise InputError(f"malformed spectral response CSV: {exc}; {_CSV_FORMAT_HINT}") from None
     if header is None:
-        raise ValueError(
+        raise InputError(
             f"malformed spectral response CSV {p}: no header row with band names; {_CSV_FORMAT_HINT}"
         )
     if data.shape[1] < 2:
-        raise ValueError(
+        raise InputError(
             f"malformed spectral response CSV {p}: only {data.shape[1]} column; {_CSV_FORMAT_HINT}"
         )
     if data.shape[0] < 2:
-        raise ValueError(
+        raise InputError(
             f"malformed spectral response CSV {p}: only {data.shape[0]} data row; {_CSV_FORMAT_HINT}"
         )
     if not np.all(np.isfinite(data)):
-        raise ValueError(f"malformed spectral response CSV {p}: NaN or inf values; {_CSV_FORMAT_HINT}")
+        raise InputError(f"malformed spectral response CSV {p}: NaN or inf values; {_CSV_FORMAT_HINT}")
     wl = data[:, 0]
     unit_tokens = set(re.split(r"[^a-zµ]+", header[0].lower()))
     if unit_tokens & {"um", "µm", "micron", "microns", "micrometer", "micrometers", "micrometre",
@@ -449,13 +450,13 @@ def load_response_csv(path: PathLike) -> SensorResponse:
         wl = wl * 1000.0  # micrometres: no optical band is centred below 30 nm
     if np.any(np.diff(wl) <= 0):
         i = int(np.argmax(np.diff(wl) <= 0))
-        raise ValueError(
+        raise InputError(
             f"malformed spectral response CSV {p}: wavelengths not strictly increasing at data row "
             f"{i + 2} ({wl[i]:g} then {wl[i + 1]:g} nm); {_CSV_FORMAT_HINT}"
         )
     names = tuple(h if h else f"band{j}" for j, h in enumerate(header[1:], start=1))
     if len(set(names)) != len(names):
-        raise ValueError(f"malformed spectral response CSV {p}: duplicate band names {list(names)}")
+        raise InputError(f"malformed spectral response CSV {p}: duplicate band names {list(names)}")
     return SensorResponse(p.stem, names, wl, data[:, 1:])
 
 
@@ -543,7 +544,7 @@ def sensor_response(name: str) -> SensorResponse:
     """
     canonical = _canonical_sensor(str(name))
     if not canonical:
-        raise ValueError(f"unknown sensor {name!r}; {_known_sensors_text()}")
+        raise InputError(f"unknown sensor {name!r}; {_known_sensors_text()}")
     if canonical in _PYRSR_SENSORS:
         try:
             return _pyrsr_response(canonical)
@@ -590,23 +591,23 @@ def select_bands(response: SensorResponse, bands: Sequence[str] | None) -> Senso
     if bands is None:
         idx = [i for i, n in enumerate(names) if "pan" not in n.lower()]
         if not idx:
-            raise ValueError(
+            raise InputError(
                 f"{response.name}: every band is panchromatic ({names}); pass bands= explicitly"
             )
     else:
         if isinstance(bands, str):
             bands = [b for b in re.split(r"[,\s]+", bands) if b]
         if len(bands) == 0:
-            raise ValueError(f"{response.name}: empty band selection; available bands: {names}")
+            raise InputError(f"{response.name}: empty band selection; available bands: {names}")
         idx = []
         for b in bands:
             i = _match_band(str(b), names)
             if i is None:
-                raise ValueError(
+                raise InputError(
                     f"{response.name}: unknown or ambiguous band {b!r}; available bands: {names}"
                 )
             if i in idx:
-                raise ValueError(f"{response.name}: band {names[i]!r} selected twice")
+                raise InputError(f"{response.name}: band {names[i]!r} selected twice")
             idx.append(i)
     return SensorResponse(
         response.name,
@@ -622,17 +623,54 @@ def select_bands(response: SensorResponse, bands: Sequence[str] | None) -> Senso
 def _check_hsi_wavelengths(hsi_wavelengths_nm: Sequence[float] | np.ndarray) -> np.ndarray:
     wl = np.asarray(hsi_wavelengths_nm, dtype=np.float64)
     if wl.ndim != 1 or wl.size == 0:
-        raise ValueError(
+        raise InputError(
             f"HSI wavelengths must be a 1-D array of band centres in nm, got shape {wl.shape}"
         )
     if not np.all(np.isfinite(wl)) or np.any(wl <= 0):
-        raise ValueError("HSI wavelengths must be finite and positive (nm)")
+        raise InputError("HSI wavelengths must be finite and positive (nm)")
     if np.max(wl) < 30.0:
-        raise ValueError(
+        raise InputError(
             f"HSI wavelengths look like micrometres (max {np.max(wl):g}); give them in nm "
             "(multiply by 1000)"
         )
+    check_increasing_wavelengths(wl, "HSI wavelengths")
     return wl
+
+
+#: Fraction of band-to-band steps allowed to go backwards (spectrometer overlaps, e.g. AVIRIS, EnMAP).
+MAX_BACKWARD_STEPS = 0.1
+
+
+def check_increasing_wavelengths(wl: np.ndarray, what: str) -> None:
+    """Refuse band centres that repeat or do not increase.
+
+    Spectrometers with several detectors (AVIRIS, EnMAP, ZY1-02E AHSI) list their bands per detector,
+    so the centres step back where two detectors overlap; up to 10% of the steps may go backwards as
+    long as the last centre is above the first. Two neighbouring bands with the same centre, a
+    decreasing list, or more steps back than that are refused.
+
+    Raises:
+        InputError: with a one-line message giving the offending bands (1-based).
+    """
+    wl = np.asarray(wl, dtype=np.float64).reshape(-1)
+    if wl.size < 2:
+        return
+    steps = np.diff(wl)
+    repeated = np.flatnonzero(steps == 0)
+    if repeated.size:
+        i = int(repeated[0])
+        raise InputError(
+            f"{what} repeat: bands {i + 1} and {i + 2} are both at {wl[i]:g} nm; give one distinct "
+            "centre per band, from short to long wavelengths"
+        )
+    back = np.flatnonzero(steps < 0)
+    if wl[-1] < wl[0] or back.size > MAX_BACKWARD_STEPS * steps.size:
+        i = int(back[0])
+        raise InputError(
+            f"{what} are not increasing ({back.size} of {steps.size} steps go down, e.g. band {i + 1} at "
+            f"{wl[i]:g} nm then band {i + 2} at {wl[i + 1]:g} nm); list them from short to long "
+            "wavelengths in the order of the cube's bands"
+        )
 
 
 def srf_matrix(
@@ -666,7 +704,7 @@ def srf_matrix(
     """
     wl = _check_hsi_wavelengths(hsi_wavelengths_nm)
     if not 0.0 <= float(support_threshold) < 1.0:
-        raise ValueError(f"support_threshold must be in [0, 1), got {support_threshold}")
+        raise InputError(f"support_threshold must be in [0, 1), got {support_threshold}")
     table_wl = response.wavelengths_nm
     table = np.clip(response.responses, 0.0, None)
     peaks = table.max(axis=0)
@@ -679,7 +717,7 @@ def srf_matrix(
     if empty:
         keep = [b for b in response.band_names if b not in empty]
         hint = f"drop them with bands={keep}" if keep else "no band of this sensor overlaps the HSI"
-        raise ValueError(
+        raise InputError(
             f"{response.name}: band(s) {empty} have no HSI band within their support (response >= "
             f"{support_threshold:g} x peak); HSI wavelengths span {wl.min():g}-{wl.max():g} nm "
             f"({wl.size} bands); {hint}"
@@ -723,7 +761,7 @@ def band_support(srf: np.ndarray, threshold: float = 0.05) -> np.ndarray:
     """
     r = np.asarray(srf, dtype=np.float64)
     if r.ndim != 2:
-        raise ValueError(f"band_support: srf must have shape (C, c), got {r.shape}")
+        raise InputError(f"band_support: srf must have shape (C, c), got {r.shape}")
     peak = r.max(axis=0, keepdims=True)
     return (r >= threshold * peak) & (r > 0)
 
@@ -734,18 +772,18 @@ def band_support(srf: np.ndarray, threshold: float = 0.05) -> np.ndarray:
 def _validate_matrix(m: np.ndarray, what: str) -> np.ndarray:
     a = np.array(m, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
-        raise ValueError(f"{what}: an SRF matrix must have shape (bands_HSI, bands_MSI), got {a.shape}")
+        raise InputError(f"{what}: an SRF matrix must have shape (bands_HSI, bands_MSI), got {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{what}: the SRF matrix contains NaN or inf")
+        raise InputError(f"{what}: the SRF matrix contains NaN or inf")
     scale = float(np.max(np.abs(a))) if a.size else 0.0
     if np.any(a < -1e-9 * scale):
-        raise ValueError(
+        raise InputError(
             f"{what}: the SRF matrix has negative entries (min {a.min():g}); responses must be >= 0"
         )
     a = np.clip(a, 0.0, None)
     zero_cols = np.flatnonzero(~np.any(a > 0, axis=0))
     if zero_cols.size:
-        raise ValueError(
+        raise InputError(
             f"{what}: SRF column(s) {zero_cols.tolist()} are all zero (of {a.shape[1]}); every MSI "
             "band needs some response"
         )
@@ -786,7 +824,7 @@ def _srf_from_csv(
     if data.shape[1] >= 2 and wavelength_header and _looks_like_wavelengths(first):
         # A sensor response table: resample on the HSI grid.
         if hsi_wavelengths_nm is None:
-            raise ValueError(
+            raise InputError(
                 f"{path} is a spectral response table (first column {first_name or 'values'} = "
                 f"{first[0]:g}-{first[-1]:g} nm); pass the HSI band wavelengths (e.g. "
                 "--wavelengths START:STOP or a file) to sample it on the HSI grid"
@@ -816,7 +854,7 @@ def _srf_from_csv(
     what = str(path)
     if bands is not None:
         if names is None:
-            raise ValueError(
+            raise InputError(
                 f"{path}: bands={list(bands)} given but the matrix has no header row with band names"
             )
         sub = select_bands(
@@ -826,7 +864,7 @@ def _srf_from_csv(
         data = np.asarray(sub.responses)
     mat = _validate_matrix(data, what)
     if hsi_wavelengths_nm is not None and mat.shape[0] != hsi_wavelengths_nm.size:
-        raise ValueError(
+        raise InputError(
             f"{path}: the SRF matrix has {mat.shape[0]} rows but the HSI has "
             f"{hsi_wavelengths_nm.size} bands"
         )
@@ -878,10 +916,10 @@ def load_srf(
 
     if isinstance(spec, np.ndarray):
         if bands is not None:
-            raise ValueError("bands= cannot select from a bare matrix (no band names)")
+            raise InputError("bands= cannot select from a bare matrix (no band names)")
         mat = _validate_matrix(spec, "SRF matrix")
         if wl is not None and mat.shape[0] != wl.size:
-            raise ValueError(
+            raise InputError(
                 f"the SRF matrix has {mat.shape[0]} rows but the HSI has {wl.size} bands"
             )
         return mat
@@ -895,10 +933,10 @@ def load_srf(
     if path.is_file():
         if suffix == ".npy":
             if bands is not None:
-                raise ValueError(f"{path}: bands= cannot select from a .npy matrix (no band names)")
+                raise InputError(f"{path}: bands= cannot select from a .npy matrix (no band names)")
             mat = _validate_matrix(np.load(path, allow_pickle=False), str(path))
             if wl is not None and mat.shape[0] != wl.size:
-                raise ValueError(
+                raise InputError(
                     f"{path}: the SRF matrix has {mat.shape[0]} rows but the HSI has {wl.size} bands"
                 )
             return mat
@@ -908,12 +946,12 @@ def load_srf(
 
     name = str(spec)
     if not _canonical_sensor(name):
-        raise ValueError(
+        raise InputError(
             f"SRF {name!r} is neither an existing .csv/.npy file nor a known sensor; "
             f"{_known_sensors_text()}"
         )
     if wl is None:
-        raise ValueError(
+        raise InputError(
             f"SRF from sensor {name!r} needs the HSI band wavelengths in nm "
             "(e.g. --wavelengths START:STOP or a file)"
         )
@@ -940,7 +978,7 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
             (the message gives both numbers).
     """
     if int(n_bands) < 1:
-        raise ValueError(f"n_bands must be >= 1, got {n_bands}")
+        raise InputError(f"n_bands must be >= 1, got {n_bands}")
     n = int(n_bands)
     text = os.fspath(spec).strip()
     m = re.fullmatch(r"\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*:\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*", text)
@@ -948,16 +986,20 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
         try:
             start, stop = float(m.group(1)), float(m.group(2))
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"cannot read wavelength range {text!r}: expected 'START:STOP' in nm, e.g. 430:860"
             ) from None
         if not (math.isfinite(start) and math.isfinite(stop)) or start <= 0 or stop <= 0:
-            raise ValueError(f"wavelength range {text!r}: start and stop must be positive nm")
+            raise InputError(f"wavelength range {text!r}: start and stop must be positive nm")
+        if n > 1 and stop <= start:
+            raise InputError(
+                f"wavelength range {text!r}: wavelengths must increase, so START must be below STOP (e.g. 430:860)"
+            )
         return np.linspace(start, stop, n)
     path = Path(text)
     if not path.is_file():
         if ":" in text and not os.path.splitdrive(text)[0]:
-            raise ValueError(
+            raise InputError(
                 f"cannot read wavelengths {text!r}: expected 'START:STOP' in nm (e.g. 430:860) or a "
                 "path to a file with one wavelength per row"
             )
@@ -965,17 +1007,21 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
             f"wavelength file not found: {path} (or give a range 'START:STOP' in nm, e.g. 430:860)"
         )
     if path.suffix.lower() == ".npy":
-        values = np.asarray(np.load(path, allow_pickle=False), dtype=np.float64).reshape(-1)
+        try:
+            values = np.asarray(np.load(path, allow_pickle=False), dtype=np.float64).reshape(-1)
+        except (ValueError, OSError, EOFError, TypeError) as exc:
+            raise InputError(f"cannot read wavelengths from {path}: {' '.join(str(exc).split())}") from None
     else:
         try:
             _, data = _read_table(path)
         except ValueError as exc:
-            raise ValueError(f"cannot read wavelengths: {exc}; expected one wavelength per row") from None
+            raise InputError(f"cannot read wavelengths: {exc}; expected one wavelength per row") from None
         values = data[:, -1]
     if values.size != n:
-        raise ValueError(
+        raise InputError(
             f"{path} gives {values.size} wavelengths but the HSI has {n} bands"
         )
     if not np.all(np.isfinite(values)):
-        raise ValueError(f"{path}: wavelengths contain NaN or inf")
+        raise InputError(f"{path}: wavelengths contain NaN or inf")
+    check_increasing_wavelengths(values, f"{path}: wavelengths")
     return values.astype(np.float64)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
+
 #: Container formats in which ``FILE:VAR`` selects a variable / dataset.
 CONTAINER_EXTENSIONS = (".mat", ".h5", ".hdf5", ".he5", ".nc")
 _SPEC_RE = re.compile(r"^(?P<file>.+?\.(?:mat|h5|hdf5|he5|nc)):(?P<var>[^\\]*)$", re.IGNORECASE)
@@ -50,7 +52,7 @@ def check_exists(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found; check the path")
     if path.is_dir():
-        raise ValueError(f"{path} is a directory; give a file")
+        raise InputError(f"{path} is a directory; give a file")
 
 
 def import_rasterio(path: Path, what: str) -> Any:
@@ -58,7 +60,7 @@ def import_rasterio(path: Path, what: str) -> Any:
     try:
         import rasterio  # noqa: PLC0415
     except ImportError:  # pragma: no cover - rasterio is installed in the test environment
-        raise ValueError(
+        raise InputError(
             f"{path}: {what} needs rasterio; install it with 'pip install rasterio'"
         ) from None
     return rasterio

@@ -8,7 +8,8 @@ under the overlapping HSI pixels, and the HSI window of those pixels (whole HSI 
 image has no grid, the ratio is taken from the array shapes alone.
 
 Windows are ``(row_off, col_off, height, width)``, the form :func:`~pfs2c2.io.readers.read_cube` takes.
-Every failure is a ``ValueError`` with a one-line message naming the numbers and the fix.
+Every failure is a :class:`~pfs2c2.errors.InputError` (a ``ValueError``) with a one-line message
+naming the numbers and the fix.
 
 Numpy-free and rasterio-light: rasterio is imported only to compare two CRS strings.
 """
@@ -19,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from .meta import RasterMeta
+from ..errors import InputError
 
 __all__ = ["GridMatch", "match_grids"]
 
@@ -79,9 +81,7 @@ def match_grids(
     h, w = _shape(hsi_shape, "hsi_shape")
     H, W = _shape(msi_shape, "msi_shape")
     if ratio is not None:
-        if isinstance(ratio, bool) or int(ratio) != ratio or int(ratio) < 1:
-            raise ValueError(f"ratio must be a positive integer, got {ratio!r}")
-        ratio = int(ratio)
+        ratio = check_ratio_value(ratio)
     geo = (
         hsi_meta is not None
         and msi_meta is not None
@@ -101,9 +101,9 @@ def _shape(shape: tuple[int, int], name: str) -> tuple[int, int]:
     try:
         vals = tuple(int(v) for v in shape)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be (rows, cols), got {shape!r}") from None
+        raise InputError(f"{name} must be (rows, cols), got {shape!r}") from None
     if len(vals) != 2 or vals[0] < 1 or vals[1] < 1:
-        raise ValueError(f"{name} must be two positive sizes (rows, cols), got {tuple(shape)!r}")
+        raise InputError(f"{name} must be two positive sizes (rows, cols), got {tuple(shape)!r}")
     return vals[0], vals[1]
 
 
@@ -114,23 +114,45 @@ def _num(x: float) -> str:
     return f"{x:.10g}" if abs(x) >= 1e-3 else f"{x:.4g}"
 
 
+def check_ratio_value(ratio: object) -> int:
+    """A user-given fusion ratio as an ``int``: an integer (``4`` or ``4.0``) of at least 2.
+
+    Raises:
+        InputError: for 0, 1, negative, non-integer or non-numeric values (one-line message).
+    """
+    try:
+        value = float(ratio)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(ratio, bool) or not math.isfinite(value) or value != int(value) or value < 2:
+        raise InputError(
+            f"ratio must be an integer >= 2 (HSI pixel size / MSI pixel size, e.g. 4), got {ratio!r}; "
+            "omit it to take it from the image sizes"
+        )
+    return int(value)
+
+
 def ratio_from_shapes(h: int, w: int, H: int, W: int, ratio: int | None = None) -> int:
     """Ratio of an ``H x W`` MSI to an ``h x w`` HSI from the sizes alone; check a given ``ratio``.
 
     Raises:
-        ValueError: sizes not an integer ratio apart (same on both axes), a contradicting ``ratio``,
+        InputError: sizes not an integer ratio apart (same on both axes), a contradicting ``ratio``,
             or a ratio below 2.
     """
+    if ratio is not None:
+        ratio = check_ratio_value(ratio)
+    if min(h, w, H, W) < 1:
+        raise InputError(f"empty image: HSI size {h}x{w}, MSI size {H}x{W}; every axis needs at least one pixel")
     if H % h or W % w or H // h != W // w:
-        raise ValueError(
+        raise InputError(
             f"MSI size {H}x{W} is not an integer multiple of HSI size {h}x{w} (same factor on both axes; "
             f"ratios {_num(H / h)} x {_num(W / w)}); crop the MSI to N*{h} x N*{w} pixels or use georeferenced files"
         )
     found = H // h
     if ratio is not None and int(ratio) != found:
-        raise ValueError(f"--ratio {ratio} contradicts the image sizes (HSI {h}x{w}, MSI {H}x{W} give ratio {found})")
+        raise InputError(f"--ratio {ratio} contradicts the image sizes (HSI {h}x{w}, MSI {H}x{W} give ratio {found})")
     if found < 2:
-        raise ValueError(f"HSI and MSI have the same size {h}x{w}; the MSI must have the finer grid (ratio >= 2)")
+        raise InputError(f"HSI and MSI have the same size {h}x{w}; the MSI must have the finer grid (ratio >= 2)")
     return found
 
 
@@ -156,7 +178,7 @@ def _same_crs(a: str, b: str) -> bool:
         return CRS.from_user_input(a) == CRS.from_user_input(b)
     except Exception as exc:  # noqa: BLE001 - CRSError and friends
         reason = " ".join(str(exc).split())[:150]
-        raise ValueError(
+        raise InputError(
             f"cannot compare the CRS of the HSI ({_crs_label(a)}) and the MSI ({_crs_label(b)}): "
             f"{reason}; give both files a valid CRS (e.g. `gdal_edit.py -a_srs EPSG:XXXX file.tif`)"
         ) from None
@@ -200,7 +222,7 @@ def _match_georeferenced(
     if not _same_crs(hsi.crs, msi.crs):
         hl, ml = _crs_label(hsi.crs), _crs_label(msi.crs)
         dst = hl if len(hl) <= 30 and "..." not in hl else "<HSI CRS>"
-        raise ValueError(
+        raise InputError(
             f"HSI CRS {hl} and MSI CRS {ml} differ; reproject one onto the other, e.g. "
             f"`rio warp msi.tif msi_reproj.tif --dst-crs {dst} --bounds {_bounds_text(hsi_bounds)} "
             f"--res R` with R = HSI pixel {_num(abs(ha))} / N (keeps the grids nested; `--like hsi.tif` "
@@ -211,14 +233,14 @@ def _match_georeferenced(
     for name, (a, b, d, e) in (("HSI", (ha, hb, hd, he)), ("MSI", (ma, mb, md, me))):
         scale = max(abs(a), abs(e), abs(b), abs(d))
         if abs(b) > _ROTATION_RTOL * scale or abs(d) > _ROTATION_RTOL * scale or a == 0 or e == 0:
-            raise ValueError(
+            raise InputError(
                 f"the {name} grid is rotated or sheared (transform a={_num(a)}, b={_num(b)}, "
                 f"d={_num(d)}, e={_num(e)}); fusion needs north-up grids: warp it first, e.g. "
                 f"`gdalwarp {name.lower()}.tif {name.lower()}_northup.tif` or "
                 f"`rio warp {name.lower()}.tif {name.lower()}_northup.tif`"
             )
     if (ha > 0) != (ma > 0) or (he > 0) != (me > 0):
-        raise ValueError(
+        raise InputError(
             f"the HSI and MSI grids run in opposite directions (x step {_num(ha)} vs {_num(ma)}, "
             f"y step {_num(he)} vs {_num(me)}); make both north-up, e.g. "
             f"`gdalwarp msi.tif msi_northup.tif` (and the same for the HSI)"
@@ -231,7 +253,7 @@ def _match_georeferenced(
     nx, ny = _int_ratio(rx), _int_ratio(ry)
     px_text = f"HSI pixel size {_num(hpx)} x {_num(hpy)} and MSI pixel size {_num(mpx)} x {_num(mpy)}"
     if rx < 1 - RATIO_RTOL or ry < 1 - RATIO_RTOL:
-        raise ValueError(
+        raise InputError(
             f"{px_text}: the MSI pixels are larger than the HSI pixels (ratio {_num(rx)} x "
             f"{_num(ry)}); the MSI must be the finer image, check that the inputs are not swapped"
         )
@@ -239,7 +261,7 @@ def _match_georeferenced(
         n = max(1, round(min(rx, ry)))
         tx, ty = hpx / n, hpy / n
         b = _bounds_text(hsi_bounds)
-        raise ValueError(
+        raise InputError(
             f"{px_text} give a ratio of {_num(rx)} x {_num(ry)}, not the same integer N on both axes; "
             f"resample the MSI to HSI_px/N, e.g. for N={n}: `gdalwarp -tr {_num(tx)} {_num(ty)} "
             f"-te {b} msi.tif msi_{n}x.tif` or `rio warp msi.tif msi_{n}x.tif --res {_num(tx)} "
@@ -247,7 +269,7 @@ def _match_georeferenced(
         )
     n = nx
     if ratio is not None and ratio != n:
-        raise ValueError(
+        raise InputError(
             f"ratio={ratio} was given but the {px_text} give a ratio of {n}; drop the ratio argument "
             f"or resample the MSI to pixel size {_num(hpx / ratio)} x {_num(hpy / ratio)}"
         )
@@ -258,7 +280,7 @@ def _match_georeferenced(
     dx, dy = round(fx), round(fy)
     if abs(fx - dx) > OFFSET_ATOL_PX or abs(fy - dy) > OFFSET_ATOL_PX:
         b = _bounds_text(hsi_bounds)
-        raise ValueError(
+        raise InputError(
             f"the HSI and MSI grids are offset by {_num(fx - dx)} x {_num(fy - dy)} MSI pixels "
             f"(x, y), so HSI pixel edges do not fall on MSI pixel edges; resample the MSI onto "
             f"HSI-aligned edges, e.g. `gdalwarp -te {b} -tr {_num(mpx)} {_num(mpy)} msi.tif "
@@ -271,7 +293,7 @@ def _match_georeferenced(
     j0, j1 = max(0, -(dx // n)), min(w, (W - dx) // n)
     i0, i1 = max(0, -(dy // n)), min(h, (H - dy) // n)
     if j1 <= j0 or i1 <= i0:
-        raise ValueError(
+        raise InputError(
             f"the images do not overlap: HSI bounds {_bounds_text(hsi_bounds)} and MSI bounds "
             f"{_bounds_text(_bounds(msi.transform, H, W))} (left bottom right top, {_crs_label(hsi.crs)}) "
             f"share no whole HSI pixel; give images of the same area"

@@ -36,9 +36,9 @@
                            (CF) attributes are honoured. netCDF-3 classic files are not supported.
 ========================  ==========================================================================
 
-Every failure is a ``ValueError`` (``FileNotFoundError`` for a missing file) with a one-line message
-naming the file and saying how to fix the input. Nodata pixels keep their value (they are not replaced
-by NaN); the value is recorded in ``meta.nodata``.
+Every failure is a :class:`~pfs2c2.errors.InputError` (a ``ValueError``; ``FileNotFoundError`` for a
+missing file) with a one-line message naming the file and saying how to fix the input. Nodata pixels keep
+their value (they are not replaced by NaN); the value is recorded in ``meta.nodata``.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ from ._common import (
     split_spec,
 )
 from .meta import RasterMeta, _unit_factor, wavelengths_to_nm
+from ..errors import InputError
 
 __all__ = [
     "read_cube",
@@ -167,9 +168,9 @@ def read_cube(
         try:
             wl = wavelengths_to_nm(wavelengths)
         except ValueError as exc:
-            raise ValueError(f"{path}: invalid wavelengths argument: {one_line(exc)}") from None
+            raise InputError(f"{path}: invalid wavelengths argument: {one_line(exc)}") from None
         if wl.size != cube.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"{path}: {wl.size} wavelengths given for a cube with {cube.shape[0]} bands; "
                 f"give one wavelength per band"
             )
@@ -211,7 +212,7 @@ def read_array(spec: PathLike, *, index_col: bool | None = None) -> np.ndarray:
         return _read_mat_matrix(path, var)
     if ext in (".h5", ".hdf5", ".he5", ".nc"):
         return _read_h5_matrix(path, var)
-    raise ValueError(
+    raise InputError(
         f"cannot read {path} as a matrix: unknown extension {ext or '(none)'!r}; "
         f"supported: {', '.join(ARRAY_EXTENSIONS)}"
     )
@@ -234,7 +235,7 @@ def read_matrix_csv(
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError(f"cannot read {p}: not a text table (binary content)") from None
+        raise InputError(f"cannot read {p}: not a text table (binary content)") from None
     header: list[str] | None = None
     rows: list[list[str]] = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
@@ -247,13 +248,13 @@ def read_matrix_csv(
             continue
         expected = len(header) if header is not None else (len(rows[0]) if rows else len(toks))
         if len(toks) != expected:
-            raise ValueError(
+            raise InputError(
                 f"{p}: line {lineno} has {len(toks)} columns, expected {expected}; "
                 f"make every row as long as the {'header' if header is not None else 'first row'}"
             )
         rows.append(toks)
     if not rows:
-        raise ValueError(f"{p}: no numeric data rows; expected a table of numbers")
+        raise InputError(f"{p}: no numeric data rows; expected a table of numbers")
     first = [r[0] for r in rows]
     first_numeric = all(to_float(t) is not None for t in first)
     if index_col is None:
@@ -273,13 +274,13 @@ def read_matrix_csv(
         for j, t in enumerate(r):
             v = to_float(t)
             if v is None:
-                raise ValueError(
+                raise InputError(
                     f"{p}: non-numeric value {t!r} in data row {i + 1}, column {j + 1}; "
                     f"only the header row and the first (index) column may hold text"
                 )
             out[i, j] = v
     if out.shape[1] == 0:
-        raise ValueError(f"{p}: no data columns after the index column")
+        raise InputError(f"{p}: no data columns after the index column")
     return out, header, index
 
 
@@ -308,11 +309,11 @@ def _cube_kind(path: Path) -> str:
     if _sibling_header(path) is not None:
         return "envi"
     if ext in (".csv", ".tsv", ".txt"):
-        raise ValueError(
+        raise InputError(
             f"cannot read {path} as a cube: text tables hold 2-D matrices (use read_array); "
             f"supported cube formats: {_supported_text()}"
         )
-    raise ValueError(
+    raise InputError(
         f"cannot read {path}: unknown extension {ext or '(none)'!r}; supported: {_supported_text()}"
     )
 
@@ -325,7 +326,7 @@ def _envi_data_for_header(hdr: Path) -> Path:
     for c in cands:
         if c.is_file() and c != hdr:
             return c
-    raise ValueError(
+    raise InputError(
         f"{hdr}: ENVI header without its data file; put the data next to it as "
         f"{stem.name}.img (or .dat/.bsq/.bil/.bip/.raw, or no extension)"
     )
@@ -340,11 +341,11 @@ def _check_window(window: Window | None, h: int, w: int, name: str) -> tuple[int
     try:
         r0, c0, wh, ww = (int(v) for v in window)
     except (TypeError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"{name}: window must be (row_off, col_off, height, width), got {window!r}"
         ) from None
     if r0 < 0 or c0 < 0 or wh < 1 or ww < 1 or r0 + wh > h or c0 + ww > w:
-        raise ValueError(
+        raise InputError(
             f"{name}: window {tuple(window)} (row_off, col_off, height, width) is outside the "
             f"{h} x {w} image"
         )
@@ -364,8 +365,12 @@ def _to_float32_chw(arr: Any, axes: tuple[int, int, int], name: str) -> np.ndarr
     """Convert a numeric 3-D array to C-contiguous float32 with ``axes`` = positions of (C, H, W)."""
     a = np.asarray(arr)
     if a.dtype.kind not in "iuf":
-        raise ValueError(
+        raise InputError(
             f"{name} holds {a.dtype} data; a cube needs numbers (integer or floating point)"
+        )
+    if a.size == 0:
+        raise InputError(
+            f"{name} holds an empty array {tuple(a.shape)}; a cube needs at least one row, column and band"
         )
     return np.ascontiguousarray(np.transpose(a, axes), dtype=np.float32)
 
@@ -471,7 +476,7 @@ def _read_rasterio(path: Path, window: Window | None, kind: str) -> tuple[np.nda
     except ValueError:
         raise
     except (RasterioError, OSError, RuntimeError) as exc:
-        raise ValueError(f"cannot read {path}: {short_reason(exc)}{hint}") from None
+        raise InputError(f"cannot read {path}: {short_reason(exc)}{hint}") from None
     cube = np.ascontiguousarray(cube, dtype=np.float32)
     n = cube.shape[0]
     nodata = info["nodata"]
@@ -502,7 +507,7 @@ def _check_envi_size(path: Path, src: Any) -> None:
     expected = offset + src.count * src.height * src.width * np.dtype(src.dtypes[0]).itemsize
     actual = path.stat().st_size
     if actual < expected:
-        raise ValueError(
+        raise InputError(
             f"cannot read {path}: data file is truncated ({actual} bytes, the header needs {expected})"
         )
 
@@ -595,26 +600,48 @@ def _load_npy(path: Path, mmap: bool) -> np.ndarray:
     with open(path, "rb") as fh:
         magic = fh.read(6)
     if magic != b"\x93NUMPY":
-        raise ValueError(f"cannot read {path}: not a .npy file (no NumPy header); save it with np.save")
+        raise InputError(f"cannot read {path}: not a .npy file (no NumPy header); save it with np.save")
+    _check_npy_size(path)
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise ValueError(
+            raise InputError(
                 f"cannot read {path}: it holds Python objects; save a numeric array with np.save"
             ) from None
-        raise ValueError(f"cannot read {path}: {short_reason(exc)}") from None
+        raise InputError(f"cannot read {path}: {short_reason(exc)}") from None
     except (OSError, EOFError) as exc:
-        raise ValueError(f"cannot read {path}: {short_reason(exc)}") from None
+        raise InputError(f"cannot read {path}: {short_reason(exc)}") from None
 
 
-def _dims_error(name: str, shape: tuple[int, ...]) -> ValueError:
+def _check_npy_size(path: Path) -> None:
+    """Refuse a truncated ``.npy`` (fewer data bytes than its header announces) with a clear message."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+    except Exception:  # noqa: BLE001 - a broken header is reported by np.load below
+        return
+    if dtype.hasobject:
+        return
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = path.stat().st_size
+    if actual < expected:
+        raise InputError(
+            f"cannot read {path}: the file is truncated ({actual} of {expected} bytes for a {dtype} array "
+            f"{tuple(shape)}); copy or save it again"
+        )
+
+
+def _dims_error(name: str, shape: tuple[int, ...]) -> InputError:
     if len(shape) == 2:
-        return ValueError(
+        return InputError(
             f"{name} holds a 2-D array ({shape[0]}, {shape[1]}); a cube needs 3 dimensions "
             f"(H, W, bands)"
         )
-    return ValueError(
+    return InputError(
         f"{name} holds a {len(shape)}-D array {tuple(shape)}; a cube needs 3 dimensions (H, W, bands)"
     )
 
@@ -631,12 +658,14 @@ def _read_npy_cube(path: Path, window: Window | None) -> tuple[np.ndarray, Raste
 
 def _check_matrix(arr: np.ndarray, name: str) -> None:
     if arr.dtype.kind not in "iuf":
-        raise ValueError(f"{name} holds {arr.dtype} data; a matrix needs numbers")
+        raise InputError(f"{name} holds {arr.dtype} data; a matrix needs numbers")
     if arr.ndim != 2:
         extra = "; use read_cube for 3-D cubes" if arr.ndim == 3 else ""
-        raise ValueError(
+        raise InputError(
             f"{name} holds a {arr.ndim}-D array {tuple(arr.shape)}; a matrix needs 2 dimensions{extra}"
         )
+    if arr.size == 0:
+        raise InputError(f"{name} holds an empty matrix {tuple(arr.shape)}; it needs at least one row and column")
 
 
 # ==================================================================================================
@@ -665,7 +694,7 @@ def _select_variable(
     if var is not None:
         key = _match_name(var, shapes)
         if key is None:
-            raise ValueError(
+            raise InputError(
                 f"{path} has no numeric variable {var!r}; numeric variables: {listing}"
             )
         return key
@@ -674,7 +703,7 @@ def _select_variable(
         return cands[0]
     if len(cands) > 1:
         names = ", ".join(f"{k} ({_fmt_shape(shapes[k])})" for k in cands)
-        raise ValueError(
+        raise InputError(
             f"{path} holds several {what}s: {names}; select one with {path}{sep}VAR, "
             f"e.g. {path}{sep}{cands[0]}"
         )
@@ -682,11 +711,11 @@ def _select_variable(
         two_d = [k for k, s in shapes.items() if len(s) == 2 and min(s) > 1]
         if len(two_d) == 1:
             raise _dims_error(f"{path}{sep}{two_d[0]}", shapes[two_d[0]])
-        raise ValueError(
+        raise InputError(
             f"{path} holds no 3-D numeric array (numeric variables: {listing}); a cube needs "
             f"3 dimensions (H, W, bands)"
         )
-    raise ValueError(
+    raise InputError(
         f"{path} holds no 2-D numeric matrix (numeric variables: {listing}); "
         f"select one with {path}{sep}VAR"
     )
@@ -737,7 +766,7 @@ def _mat_version(path: Path) -> int:
         major, _ = matfile_version(str(path))
     except Exception as exc:  # noqa: BLE001 - scipy raises several types for non-MAT files
         reason = short_reason(exc) if isinstance(exc, MatReadError) else "unrecognised or truncated header"
-        raise ValueError(f"cannot read {path}: not a MATLAB .mat file ({reason})") from None
+        raise InputError(f"cannot read {path}: not a MATLAB .mat file ({reason})") from None
     return int(major)
 
 
@@ -752,7 +781,7 @@ class _Mat5:
         try:
             listing = scipy.io.whosmat(str(path))
         except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"cannot read {path}: {short_reason(exc)}") from None
+            raise InputError(f"cannot read {path}: {short_reason(exc)}") from None
         self.shapes = {name: tuple(shape) for name, shape, cls in listing if cls in _MAT_NUMERIC}
         self.chars = [name for name, _, cls in listing if cls == "char"]
         self._cache: dict[str, Any] = {}
@@ -763,7 +792,7 @@ class _Mat5:
             try:
                 d = self._io.loadmat(str(self.path), variable_names=missing)
             except Exception as exc:  # noqa: BLE001
-                raise ValueError(f"cannot read {self.path}: {short_reason(exc)}") from None
+                raise InputError(f"cannot read {self.path}: {short_reason(exc)}") from None
             self._cache.update({k: d[k] for k in missing if k in d})
         return {n: self._cache.get(n) for n in names}
 
@@ -793,7 +822,7 @@ class _Mat73:
         try:
             self.f = h5py.File(path, "r")
         except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"cannot read {path}: {short_reason(exc)}") from None
+            raise InputError(f"cannot read {path}: {short_reason(exc)}") from None
         self.shapes: dict[str, tuple[int, ...]] = {}
         self.chars: list[str] = []
 
@@ -822,7 +851,7 @@ class _Mat73:
             r0, c0, wh, ww = window
             return np.asarray(ds[:, c0 : c0 + ww, r0 : r0 + wh]).T  # stored (C, W, H)
         except (OSError, RuntimeError) as exc:
-            raise ValueError(f"cannot read {self.path}:{name}: {short_reason(exc)}") from None
+            raise InputError(f"cannot read {self.path}:{name}: {short_reason(exc)}") from None
 
     def vectors(self) -> dict[str, Callable[[], np.ndarray]]:
         return {
@@ -965,7 +994,7 @@ def _h5_layout(ds: Any) -> str:
             lay = _parse_layout(as_str(ds.attrs[key]))
             if lay is not None:
                 return lay
-            raise ValueError(
+            raise InputError(
                 f"{ds.file.filename}:{ds.name}: cannot understand the {key!r} attribute "
                 f"{as_str(ds.attrs[key])!r}; use a permutation of 'HWC' such as 'CHW'"
             )
@@ -1002,15 +1031,15 @@ class _H5:
             with open(path, "rb") as fh:
                 magic = fh.read(4)
             if magic[:3] == b"CDF":
-                raise ValueError(
+                raise InputError(
                     f"cannot read {path}: netCDF-3 classic files are not supported; convert it to "
                     f"netCDF-4 with 'nccopy -k nc4 IN OUT'"
                 )
-            raise ValueError(f"cannot read {path}: not an HDF5 / netCDF-4 file (no HDF5 signature)")
+            raise InputError(f"cannot read {path}: not an HDF5 / netCDF-4 file (no HDF5 signature)")
         try:
             self.f = h5py.File(path, "r")
         except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"cannot read {path}: {short_reason(exc)}") from None
+            raise InputError(f"cannot read {path}: {short_reason(exc)}") from None
         self.shapes: dict[str, tuple[int, ...]] = {}
 
         def visit(name: str, obj: Any) -> None:
@@ -1053,7 +1082,7 @@ def _read_h5_cube(path: Path, var: str | None, window: Window | None) -> tuple[n
         try:
             arr = ds[tuple(sl[a] for a in layout)] if window is not None else ds[()]
         except (OSError, RuntimeError) as exc:
-            raise ValueError(f"cannot read {label}: {short_reason(exc)}") from None
+            raise InputError(f"cannot read {label}: {short_reason(exc)}") from None
         axes = (layout.index("C"), layout.index("H"), layout.index("W"))
         cube = _to_float32_chw(arr, axes, label)
         n = cube.shape[0]
@@ -1119,7 +1148,7 @@ def _read_h5_matrix(path: Path, var: str | None) -> np.ndarray:
         try:
             arr = np.asarray(h5.f[name][()])
         except (OSError, RuntimeError) as exc:
-            raise ValueError(f"cannot read {path}:{name}: {short_reason(exc)}") from None
+            raise InputError(f"cannot read {path}:{name}: {short_reason(exc)}") from None
     finally:
         h5.close()
     _check_matrix(arr, f"{path}:{name}")

@@ -41,8 +41,9 @@ import numpy as np
 
 from ._common import PathLike, import_rasterio
 from .meta import RasterMeta
+from ..errors import InputError
 
-__all__ = ["write_cube", "write_matrix_csv", "WRITE_EXTENSIONS", "default_bands"]
+__all__ = ["write_cube", "write_matrix_csv", "WRITE_EXTENSIONS", "default_bands", "check_writable", "open_cube_writer", "CubeWriter"]
 
 #: Extensions :func:`write_cube` accepts.
 WRITE_EXTENSIONS: tuple[str, ...] = (
@@ -97,7 +98,7 @@ def write_cube(
     out = Path(path)
     ext = out.suffix.lower()
     if ext not in WRITE_EXTENSIONS:
-        raise ValueError(
+        raise InputError(
             f"cannot write {out}: unknown extension {ext or '(none)'!r}; "
             f"supported: {', '.join(WRITE_EXTENSIONS)}"
         )
@@ -111,6 +112,7 @@ def write_cube(
     else:
         finals = [out]
     _check_overwrite(out, finals, overwrite)
+    check_writable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
     writer: Callable[[Path, np.ndarray, RasterMeta, Path], None]
@@ -173,7 +175,7 @@ def write_matrix_csv(
     out = Path(path)
     m = np.asarray(matrix.detach().cpu() if hasattr(matrix, "detach") else matrix)
     if m.ndim != 2 or m.dtype.kind not in "iuf" or m.size == 0:
-        raise ValueError(
+        raise InputError(
             f"cannot write {out}: expected a non-empty 2-D numeric matrix, got shape {m.shape} "
             f"({m.dtype})"
         )
@@ -183,7 +185,7 @@ def write_matrix_csv(
     if header is not None:
         names = [str(h) for h in header]
         if len(names) != cols:
-            raise ValueError(
+            raise InputError(
                 f"cannot write {out}: {len(names)} column names for a matrix with {cols} columns"
             )
     idx_vals: list[str] | None = None
@@ -191,14 +193,14 @@ def write_matrix_csv(
         idx_name, values = index
         vals = list(np.asarray(values).reshape(-1)) if not isinstance(values, list) else values
         if len(vals) != rows:
-            raise ValueError(
+            raise InputError(
                 f"cannot write {out}: {len(vals)} index values for a matrix with {rows} rows"
             )
         idx_vals = [_fmt_cell(v) for v in vals]
         names = [str(idx_name)] + (names if names is not None else [f"col{j + 1}" for j in range(cols)])
     for n in (names or []) + (idx_vals or []):
         if any(c in n for c in ',\n\r"'):
-            raise ValueError(
+            raise InputError(
                 f"cannot write {out}: name {n!r} contains a comma, quote or newline; rename it"
             )
     lines = []
@@ -233,6 +235,27 @@ def atomic_write(path: PathLike, write: Callable[[Path], Any]) -> Path:
     return out
 
 
+def check_writable(path: PathLike) -> None:
+    """Check, before any work, that ``path`` can be created: its nearest existing ancestor directory
+    must be a directory the user may write into (missing directories below it can be created).
+
+    Raises:
+        InputError: the ancestor is a file, or write permission is missing (one-line message).
+    """
+    out = Path(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"cannot write {out}: {existing} is a file, not a directory; choose another output path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write {out}: no write permission in the directory {existing}; choose an output "
+            "directory you can write to"
+        )
+
+
 def default_bands(wavelengths_nm: np.ndarray | None, n_bands: int) -> list[int] | None:
     """1-based indices of the bands nearest 650 / 550 / 460 nm (ENVI ``default bands``)."""
     if wavelengths_nm is None or n_bands < 3:
@@ -249,11 +272,11 @@ def _as_cube(cube: Any, out: Path) -> np.ndarray:
         cube = cube.detach().cpu().numpy()
     arr = np.asarray(cube)
     if arr.ndim != 3:
-        raise ValueError(
+        raise InputError(
             f"cannot write {out}: expected a cube (C, H, W), got an array of shape {arr.shape}"
         )
     if arr.dtype.kind not in "iufb" or 0 in arr.shape:
-        raise ValueError(
+        raise InputError(
             f"cannot write {out}: expected a non-empty numeric (C, H, W) cube, got shape {arr.shape} "
             f"({arr.dtype})"
         )
@@ -264,7 +287,7 @@ def _check_overwrite(shown: Path, finals: Sequence[Path], overwrite: bool) -> No
     if overwrite:
         for f in finals:
             if f.is_dir():
-                raise ValueError(f"cannot write {f}: it is a directory")
+                raise InputError(f"cannot write {f}: it is a directory")
         return
     if any(f.exists() for f in finals):
         raise FileExistsError(f"{shown} exists; pass --overwrite to replace it")
@@ -308,8 +331,8 @@ def _hwc(cube: np.ndarray) -> np.ndarray:
 # ==================================================================================================
 # GeoTIFF / ENVI
 # ==================================================================================================
-def _rasterio_profile(cube: np.ndarray, meta: RasterMeta) -> dict[str, Any]:
-    c, h, w = cube.shape
+def _rasterio_profile(cube: np.ndarray | tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+    c, h, w = cube if isinstance(cube, tuple) else cube.shape
     prof: dict[str, Any] = {"width": w, "height": h, "count": c, "dtype": "float32"}
     if meta.crs is not None:
         prof["crs"] = meta.crs
@@ -322,9 +345,9 @@ def _rasterio_profile(cube: np.ndarray, meta: RasterMeta) -> dict[str, Any]:
     return prof
 
 
-def _write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
-    c, h, w = cube.shape
-    prof = _rasterio_profile(cube, meta)
+def _tif_profile(shape: tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+    _, h, w = shape
+    prof = _rasterio_profile(shape, meta)
     block = 256 if max(h, w) >= 256 else max(16, -(-max(h, w) // 16) * 16)
     prof.update(
         driver="GTiff",
@@ -336,37 +359,48 @@ def _write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> No
         interleave="band",
         bigtiff="IF_SAFER",
     )
+    return prof
+
+
+def _write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
+    c = cube.shape[0]
+    prof = _tif_profile(cube.shape, meta)
     rasterio = import_rasterio(final, "writing GeoTIFF")
     from rasterio.errors import NotGeoreferencedWarning
 
-    labels = _band_labels(meta, c)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
             dst.write(cube)
-            wl, fw = meta.wavelengths_nm, meta.fwhm_nm
-            for i in range(c):
-                b = i + 1
-                if labels is not None:
-                    dst.set_band_description(b, labels[i])
-                if meta.units:
-                    dst.set_band_unit(b, meta.units)
-                tags: dict[str, str] = {}
-                imagery: dict[str, str] = {}
-                if wl is not None:
-                    tags.update(wavelength=_fmt(wl[i]), wavelength_units="nm")
-                    imagery["CENTRAL_WAVELENGTH_UM"] = _fmt(wl[i] / 1000.0)
-                if fw is not None:
-                    tags["fwhm"] = _fmt(fw[i])
-                    imagery["FWHM_UM"] = _fmt(fw[i] / 1000.0)
-                if tags:
-                    dst.update_tags(b, **tags)
-                if imagery:
-                    dst.update_tags(b, ns="IMAGERY", **imagery)
-            ds_tags = {"software": "pfs2c2"}
-            if wl is not None:
-                ds_tags["wavelength_units"] = "nm"
-            dst.update_tags(**ds_tags)
+            _tif_metadata(dst, meta, c)
+
+
+def _tif_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
+    """Band descriptions, units and wavelength tags of an open GeoTIFF dataset."""
+    labels = _band_labels(meta, c)
+    wl, fw = meta.wavelengths_nm, meta.fwhm_nm
+    for i in range(c):
+        b = i + 1
+        if labels is not None:
+            dst.set_band_description(b, labels[i])
+        if meta.units:
+            dst.set_band_unit(b, meta.units)
+        tags: dict[str, str] = {}
+        imagery: dict[str, str] = {}
+        if wl is not None:
+            tags.update(wavelength=_fmt(wl[i]), wavelength_units="nm")
+            imagery["CENTRAL_WAVELENGTH_UM"] = _fmt(wl[i] / 1000.0)
+        if fw is not None:
+            tags["fwhm"] = _fmt(fw[i])
+            imagery["FWHM_UM"] = _fmt(fw[i] / 1000.0)
+        if tags:
+            dst.update_tags(b, **tags)
+        if imagery:
+            dst.update_tags(b, ns="IMAGERY", **imagery)
+    ds_tags = {"software": "pfs2c2"}
+    if wl is not None:
+        ds_tags["wavelength_units"] = "nm"
+    dst.update_tags(**ds_tags)
 
 
 def _write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
@@ -376,6 +410,16 @@ def _write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> N
     rasterio = import_rasterio(final, "writing ENVI")
     from rasterio.errors import NotGeoreferencedWarning
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
+            dst.write(cube)
+            _envi_metadata(dst, meta, c)
+    _envi_fix_header(tmp, final)
+
+
+def _envi_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
+    """Band names and the ENVI-domain wavelength / fwhm / default bands of an open ENVI dataset."""
     labels = _band_labels(meta, c)
     envi: dict[str, str] = {}
     if meta.wavelengths_nm is not None:
@@ -387,15 +431,15 @@ def _write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> N
     if meta.fwhm_nm is not None:
         envi["fwhm"] = "{" + ", ".join(_fmt(v) for v in meta.fwhm_nm) + "}"
     # "data ignore value" is written by GDAL from the nodata of the profile.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
-            dst.write(cube)
-            if labels is not None:
-                for i, lab in enumerate(labels):
-                    dst.set_band_description(i + 1, lab)
-            if envi:
-                dst.update_tags(ns="ENVI", **envi)
+    if labels is not None:
+        for i, lab in enumerate(labels):
+            dst.set_band_description(i + 1, lab)
+    if envi:
+        dst.update_tags(ns="ENVI", **envi)
+
+
+def _envi_fix_header(tmp: Path, final: Path) -> None:
+    """Check GDAL wrote the header of ``tmp`` and give it the final data file name."""
     hdr = tmp.with_suffix(".hdr")
     if not hdr.is_file():  # pragma: no cover - GDAL always writes it
         raise RuntimeError(f"GDAL did not write the ENVI header {hdr}")
@@ -509,3 +553,194 @@ def _write_h5(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> Non
         if meta.units is not None:
             a["units"] = meta.units
         f.attrs["software"] = "pfs2c2"
+
+
+# ==================================================================================================
+# Window-by-window writing (tiled fusion)
+# ==================================================================================================
+#: Formats :func:`open_cube_writer` writes block by block; the others are assembled in memory first.
+WINDOWED_EXTENSIONS: tuple[str, ...] = (".tif", ".tiff", ".hdr", ".img", ".dat", ".bsq", ".npy")
+#: GDAL block cache while writing a GeoTIFF / ENVI file block by block (bounds the writer's memory).
+WRITER_GDAL_CACHE_BYTES = 64 * 2**20
+
+
+class CubeWriter:
+    """Writes a ``(C, H, W)`` float32 cube window by window to a temporary file; :meth:`close` moves it
+    into place with ``os.replace`` (both files for ENVI), :meth:`abort` deletes it.
+
+    Use :func:`open_cube_writer`. GeoTIFF and ENVI are written through rasterio (same profile and
+    metadata as :func:`write_cube`, GDAL block cache limited to :data:`WRITER_GDAL_CACHE_BYTES`), ``.npy``
+    by seeking in the file (``(H, W, C)`` layout, as :func:`write_cube`), so memory stays at one block.
+    ``.mat`` / ``.h5`` are collected in memory and written by :func:`write_cube` on close (their
+    libraries write whole arrays): use GeoTIFF, ENVI or ``.npy`` for cubes larger than memory.
+
+    Attributes:
+        path: the final file (for ENVI the data file).
+        block: preferred side of the windows to write (the GeoTIFF block): write blocks of this size,
+            aligned on multiples of it, in row-major order.
+    """
+
+    def __init__(self, path: PathLike, shape: tuple[int, int, int], meta: RasterMeta | None, overwrite: bool) -> None:
+        out = Path(path)
+        ext = out.suffix.lower()
+        if ext not in WRITE_EXTENSIONS:
+            raise ValueError(f"cannot write {out}: unknown extension {ext or '(none)'!r}; supported: {', '.join(WRITE_EXTENSIONS)}")
+        c, h, w = (int(v) for v in shape)
+        if min(c, h, w) < 1:
+            raise ValueError(f"cannot write {out}: empty cube shape {tuple(shape)}")
+        self.shape = (c, h, w)
+        self.meta = meta if meta is not None else RasterMeta()
+        self.meta.check_bands(c, f"cube to write to {out}")
+        self.overwrite = overwrite
+        self.block = 256
+        self.kind = "tif" if ext in (".tif", ".tiff") else "envi" if ext in (".hdr",) + _ENVI_DATA_EXT else "npy" if ext == ".npy" else "memory"
+        data = out.with_suffix(".img") if ext == ".hdr" else out
+        self.finals = [data, data.with_suffix(".hdr")] if self.kind == "envi" else [out]
+        self.path = self.finals[0]
+        self._shown = out
+        self._closed = False
+        self._stack: Any = None
+        self._fh: Any = None
+        self._cube: np.ndarray | None = None
+        self.tmp = _tmp_name(self.finals[0])
+        self.tmps = [self.tmp, self.tmp.with_suffix(".hdr")] if self.kind == "envi" else [self.tmp]
+        _check_overwrite(out, self.finals, overwrite)
+        check_writable(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._open()
+        except BaseException:
+            self.abort()
+            raise
+
+    def _open(self) -> None:
+        c, h, w = self.shape
+        if self.kind in ("tif", "envi"):
+            import contextlib
+
+            rasterio = import_rasterio(self.path, "writing GeoTIFF" if self.kind == "tif" else "writing ENVI")
+            from rasterio.errors import NotGeoreferencedWarning
+
+            if self.kind == "tif":
+                prof = _tif_profile(self.shape, self.meta)
+            else:
+                prof = _rasterio_profile(self.shape, self.meta)
+                prof.update(driver="ENVI", interleave="bsq")
+            self._stack = contextlib.ExitStack()
+            self._stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            self._stack.enter_context(rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=WRITER_GDAL_CACHE_BYTES))
+            self._dst = self._stack.enter_context(rasterio.open(self.tmp, "w", **prof))
+        elif self.kind == "npy":
+            self._fh = open(self.tmp, "wb")
+            header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")), "fortran_order": False, "shape": (h, w, c)}
+            np.lib.format.write_array_header_1_0(self._fh, header)
+            self._offset = self._fh.tell()
+            self._fh.truncate(self._offset + h * w * c * 4)
+        else:
+            self._cube = np.zeros(self.shape, np.float32)
+
+    def write(self, block: Any, row_off: int, col_off: int) -> None:
+        """Write a ``(C, h, w)`` block at ``(row_off, col_off)`` of the cube.
+
+        Raises:
+            ValueError: wrong band count or a block outside the cube.
+        """
+        arr = np.asarray(block, dtype=np.float32)
+        c, h, w = self.shape
+        if (arr.ndim != 3 or arr.shape[0] != c or row_off < 0 or col_off < 0
+                or row_off + arr.shape[1] > h or col_off + arr.shape[2] > w):
+            raise ValueError(f"block of shape {arr.shape} at ({row_off}, {col_off}) does not fit the cube {self.shape} of {self._shown}")
+        bh, bw = arr.shape[1:]
+        if self.kind in ("tif", "envi"):
+            from rasterio.windows import Window as RWindow
+
+            self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+        elif self.kind == "npy":
+            rows = np.ascontiguousarray(arr.transpose(1, 2, 0), dtype="<f4")
+            for i in range(bh):
+                self._fh.seek(self._offset + ((row_off + i) * w + col_off) * c * 4)
+                self._fh.write(rows[i].tobytes())
+        else:
+            assert self._cube is not None
+            self._cube[:, row_off : row_off + bh, col_off : col_off + bw] = arr
+
+    def close(self) -> Path:
+        """Finish the file and move it into place; returns the final path."""
+        if self._closed:
+            return self.path
+        try:
+            if self.kind == "memory":
+                cube, self._cube = self._cube, None
+                self._closed = True
+                return write_cube(self._shown, cube, self.meta, overwrite=self.overwrite)
+            if self.kind in ("tif", "envi"):
+                if self.kind == "tif":
+                    _tif_metadata(self._dst, self.meta, self.shape[0])
+                else:
+                    _envi_metadata(self._dst, self.meta, self.shape[0])
+                self._stack.close()
+                self._stack = None
+                if self.kind == "envi":
+                    _envi_fix_header(self.tmp, self.path)
+            else:
+                self._fh.close()
+                self._fh = None
+            _check_overwrite(self._shown, self.finals, self.overwrite)
+            for t, f in zip(self.tmps, self.finals):
+                os.replace(t, f)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        for f in self.finals:
+            _unlink(Path(str(f) + ".aux.xml"))
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file(s); the destination is left as it was."""
+        self._closed = True
+        try:
+            if self._stack is not None:
+                self._stack.close()
+        except Exception:  # noqa: BLE001 - best effort cleanup
+            pass
+        self._stack = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        self._cube = None
+        for t in self.tmps:
+            _unlink(t)
+            _unlink(Path(str(t) + ".aux.xml"))
+
+    def __enter__(self) -> CubeWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def open_cube_writer(
+    path: PathLike,
+    shape: tuple[int, int, int],
+    meta: RasterMeta | None = None,
+    *,
+    overwrite: bool = False,
+) -> CubeWriter:
+    """Open a :class:`CubeWriter` for a ``(C, H, W)`` cube; use it as a context manager.
+
+    Example::
+
+        with open_cube_writer("fused.tif", (C, H, W), meta) as out:
+            for r0 in range(0, H, out.block):
+                out.write(rows_of_the_cube, r0, 0)
+
+    Raises:
+        ValueError: unknown extension, metadata not matching the bands.
+        FileExistsError: the output exists and ``overwrite`` is false.
+    """
+    return CubeWriter(path, shape, meta, overwrite)
