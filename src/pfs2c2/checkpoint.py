@@ -49,6 +49,7 @@ class TrainingState:
     history: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     stage_elapsed: float = 0.0
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def capture(

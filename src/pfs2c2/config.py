@@ -22,17 +22,24 @@ import yaml
 
 @dataclass
 class StageConfig:
-    """Schedule of one stage: Adam with ``lr``, constant until ``decay_start``, then linear to 0."""
+    """Schedule of one stage: Adam with ``lr``, constant until ``decay_start``, then linear to 0.
+
+    ``patience`` > 0 (stage 3 with a hold-out, see ``FusionConfig.holdout_fraction``): stop once the
+    hold-out error has not improved for this many iterations; ``iterations`` is then the cap.
+    """
 
     iterations: int
     lr: float
     decay_start: int
+    patience: int = 0
 
     def validate(self, name: str) -> None:
         if self.iterations < 0:
             raise ValueError(f"{name}.iterations must be >= 0, got {self.iterations}")
         if not self.lr > 0:
             raise ValueError(f"{name}.lr must be positive, got {self.lr}")
+        if self.patience < 0:
+            raise ValueError(f"{name}.patience must be >= 0, got {self.patience}")
         if not 0 <= self.decay_start <= max(self.iterations, 0):
             raise ValueError(f"{name}.decay_start must be in [0, iterations={self.iterations}], got {self.decay_start}")
 
@@ -60,6 +67,12 @@ class FusionConfig:
             paper's output is SpeUp(MSI) alone).
         attention: spectral attention in SpeUp.
         linear_skip: SpeUp gets a linear path started at the least-squares LR spectral map (ours).
+        refit_linear: at the start of stage 3, refit SpeUp's linear path by least squares through the
+            PSF learned in stage 2 (and silence the MLP again), instead of keeping the stage-1 fit made
+            through the PSF's starting guess (ours).
+        holdout_fraction: share of the valid LR pixels left out of every loss; stage 3 is scored on
+            them (``|SpaDown(SpeUp(MSI)) - LR-HSI|^2``), ends with its best-scoring modules and stops
+            early by ``stage3.patience`` (ours; 0 = train on all pixels, no selection).
         output_activation: last activation of SpeUp, "leaky_relu" (authors) or "none".
         psf_size: side of the learned PSF in HR pixels (None = ratio).
         psf_init: start of a learned PSF, "uniform" (authors) or "gaussian" (FWHM = ratio).
@@ -78,7 +91,7 @@ class FusionConfig:
     preset: str = "default"
     stage1: StageConfig = field(default_factory=lambda: StageConfig(200, 5e-3, 100))
     stage2: StageConfig = field(default_factory=lambda: StageConfig(3000, 2e-2, 1500))
-    stage3: StageConfig = field(default_factory=lambda: StageConfig(2000, 2e-3, 1000))
+    stage3: StageConfig = field(default_factory=lambda: StageConfig(2000, 2e-3, 1000, patience=500))
     anchor_weight: float = 1.0
     agreement_weight: float = 0.1
     spectral_consistency_weight: float = 1.0
@@ -86,6 +99,8 @@ class FusionConfig:
     residual_correction: bool = True
     attention: bool = True
     linear_skip: bool = True
+    refit_linear: bool = True
+    holdout_fraction: float = 0.15
     output_activation: str = "leaky_relu"
     psf_size: int | None = None
     psf_init: str = "uniform"
@@ -108,7 +123,7 @@ class FusionConfig:
                 preset="fast",
                 stage1=StageConfig(100, 5e-3, 50),
                 stage2=StageConfig(1000, 2e-2, 500),
-                stage3=StageConfig(600, 2e-3, 300),
+                stage3=StageConfig(600, 2e-3, 300, patience=200),
             )
         if name == "faithful":
             return cls(
@@ -123,6 +138,8 @@ class FusionConfig:
                 batch_fraction=1.0,
                 residual_correction=False,
                 learn_srf_gain=False,
+                refit_linear=False,
+                holdout_fraction=0.0,
                 log_every=1000,
             )
         raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
@@ -138,6 +155,8 @@ class FusionConfig:
             raise ValueError(f"psf_init must be 'uniform' or 'gaussian', got {self.psf_init!r}")
         if self.output_activation not in ("leaky_relu", "none"):
             raise ValueError(f"output_activation must be 'leaky_relu' or 'none', got {self.output_activation!r}")
+        if not 0 <= self.holdout_fraction < 0.5:
+            raise ValueError(f"holdout_fraction must be in [0, 0.5), got {self.holdout_fraction}")
         if not 0 < self.batch_fraction <= 1:
             raise ValueError(f"batch_fraction must be in (0, 1], got {self.batch_fraction}")
         if not 0 <= self.support_threshold < 1:
@@ -172,9 +191,9 @@ class FusionConfig:
             if key.startswith("stage"):
                 if not isinstance(value, dict):
                     raise ValueError(f"{key} must be a mapping with iterations, lr, decay_start")
-                bad = sorted(set(value) - {"iterations", "lr", "decay_start"})
+                bad = sorted(set(value) - {"iterations", "lr", "decay_start", "patience"})
                 if bad:
-                    raise ValueError(f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start")
+                    raise ValueError(f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience")
                 values[key] = {**values[key], **value}
             else:
                 values[key] = value

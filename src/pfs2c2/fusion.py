@@ -38,6 +38,13 @@ logger = logging.getLogger("pfs2c2")
 SNAPSHOT_EVERY = 25
 """Iterations between in-memory snapshots (the roll-back points and what checkpoints save)."""
 
+VALIDATE_EVERY = 50
+"""Iterations between hold-out scores in stage 3."""
+
+
+def _copy_states(modules: dict[str, nn.Module]) -> dict[str, dict[str, torch.Tensor]]:
+    return {name: {k: v.detach().clone() for k, v in m.state_dict().items()} for name, m in modules.items()}
+
 Layout = Literal["chw", "hwc"]
 ProgressCallback = Callable[[int, int, int, float], None]
 """Called as ``callback(stage, iteration, total_iterations, loss)`` during training."""
@@ -172,6 +179,15 @@ class _Trainer:
         lr_valid = hsi_valid & block_all(msi_valid, ratio)
         if not lr_valid.any():
             raise InputError("no LR pixel has valid data in both images; check nodata values and that the images overlap")
+        # hold out a random share of the LR pixels from every loss: stage 3 is judged on them
+        holdout = np.zeros_like(lr_valid)
+        n_holdout = int(cfg.holdout_fraction * lr_valid.sum())
+        if n_holdout > 0:
+            pick = np.random.default_rng(cfg.seed).permutation(np.flatnonzero(lr_valid.ravel()))[:n_holdout]
+            holdout.ravel()[pick] = True
+        self.full_lr_mask = None if lr_valid.all() else torch.from_numpy(lr_valid.astype(np.float32))[None, None].to(device)
+        self.holdout_mask = torch.from_numpy(holdout.astype(np.float32))[None, None].to(device) if n_holdout else None
+        lr_valid = lr_valid & ~holdout
         all_valid = bool(lr_valid.all() and msi_valid.all())
         to_mask = lambda m: None if all_valid else torch.from_numpy(m.astype(np.float32))[None, None].to(device)  # noqa: E731
         self.lr_mask = to_mask(lr_valid)
@@ -236,7 +252,8 @@ class _Trainer:
             save_checkpoint(self.checkpoint, state, self.fingerprint)
             self.last_save = time.perf_counter()
 
-    def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]]) -> None:
+    def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]],
+             validate: Callable[[], float] | None = None) -> None:
         """Adam on ``modules`` for one stage, with roll-back on divergence and periodic checkpoints.
 
         Every ``SNAPSHOT_EVERY`` iterations whose loss is finite, the state at the start of that
@@ -244,16 +261,22 @@ class _Trainer:
         seconds have passed). A NaN/Inf loss, or one above ``divergence_factor`` times the best loss of
         the stage, restores the last snapshot and halves the learning rate; after
         ``divergence_retries`` such events the run stops with :class:`FusionError`.
+
+        With ``validate`` (a score, lower is better, computed without training on it), the modules are
+        scored every ``VALIDATE_EVERY`` iterations; the stage stops once the score has not improved for
+        ``sched.patience`` iterations (0 = never stops early) and ends with the best-scoring modules.
         """
         cfg = self.cfg
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=sched.lr) if params else None
         start_it, lr_scale, retries, elapsed = 0, 1.0, 0, 0.0
+        selection: dict[str, Any] = {"score": float("inf"), "iteration": 0, "modules": None}
         resume = self.resume_state
         if resume is not None and resume.stage == stage:
             resume.restore(self._modules(), opt, self.generator)
             start_it, lr_scale, retries, elapsed = resume.iteration, resume.lr_scale, resume.retries, resume.stage_elapsed
             self.history, self.timings = list(resume.history), dict(resume.timings)
+            selection = dict(resume.selection) if resume.selection else selection
             self.resume_state = None
         start = time.perf_counter() - elapsed
         if opt is None or sched.iterations == 0:
@@ -266,13 +289,24 @@ class _Trainer:
         def snapshot(it: int, generator_state: torch.Tensor) -> TrainingState:
             state = TrainingState.capture(stage, it, self._modules(), opt, self.generator, lr_scale=lr_scale, retries=retries,
                                           history=list(self.history), timings=dict(self.timings),
-                                          stage_elapsed=time.perf_counter() - start)
+                                          stage_elapsed=time.perf_counter() - start, selection=dict(selection))
             state.generator = generator_state
             return state
 
         good = snapshot(start_it, self.generator.get_state())
         it = start_it
+        def judge(it: int) -> bool:
+            """Score the modules as they are at the start of ``it``; True when the stage should stop."""
+            score = validate()
+            self.history.append({"stage": stage, "iteration": it, "holdout_mse": score})
+            if score < selection["score"] * (1 - 1e-4):
+                selection.update(score=score, iteration=it, modules=_copy_states(self._modules()))
+            return sched.patience > 0 and it - selection["iteration"] >= sched.patience
+
         while it < sched.iterations:
+            if validate is not None and it % VALIDATE_EVERY == 0 and (it > start_it or selection["modules"] is None) and judge(it):
+                self.history.append({"stage": stage, "iteration": it, "event": f"stopped: hold-out error not improved since iteration {selection['iteration']}"})
+                break
             generator_state = self.generator.get_state() if it % SNAPSHOT_EVERY == 0 else None
             for group in opt.param_groups:
                 group["lr"] = sched.lr * sched.lr_factor(it) * lr_scale
@@ -312,6 +346,13 @@ class _Trainer:
             if self.callback is not None and (it % tick == 0 or last):
                 self.callback(stage, it + 1, sched.iterations, value)
             it += 1
+        if validate is not None:
+            if it == sched.iterations:
+                judge(it)
+            if selection["modules"] is not None:
+                for name, module in self._modules().items():
+                    module.load_state_dict(selection["modules"][name])
+                self.history.append({"stage": stage, "iteration": it, "event": f"kept the modules of iteration {selection['iteration']} (best hold-out error)"})
         self.timings[f"stage{stage}"] = time.perf_counter() - start
 
     def train(self) -> None:
@@ -359,6 +400,9 @@ class _Trainer:
         """Optimise all four modules under the cycle constraints."""
         cfg = self.cfg
         learn_degradation = any(p.requires_grad for m in (self.R, self.B) for p in m.parameters())
+        if cfg.linear_skip and cfg.refit_linear:
+            with torch.no_grad():
+                self.F.init_linear(self.B(self.Z), self.Y, self.lr_mask)
 
         def step() -> dict[str, torch.Tensor]:
             lr_msi_spatial = self.B(self.Z)
@@ -376,7 +420,16 @@ class _Trainer:
                 terms["fused_spectral"] = cfg.spectral_consistency_weight * masked_l1(self.R(fused), z, hr_mask)
             return terms
 
-        self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], step)
+        validate = None
+        if self.holdout_mask is not None:
+            n = self.holdout_mask.sum()
+
+            @torch.no_grad()
+            def validate() -> float:
+                """Mean squared error of SpaDown(SpeUp(MSI)) against the held-out LR-HSI pixels."""
+                return float((((self.B(self.F(self.Z)) - self.Y) ** 2) * self.holdout_mask).sum() / (n * self.Y.shape[1]))
+
+        self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], step, validate)
 
     @torch.no_grad()
     def fused(self) -> np.ndarray:
@@ -385,8 +438,8 @@ class _Trainer:
         out = self.F(self.Z)
         if self.cfg.residual_correction:
             residual = self.Y - self.B(out)
-            if self.lr_mask is not None:
-                residual = residual * self.lr_mask
+            if self.full_lr_mask is not None:
+                residual = residual * self.full_lr_mask
             out = out + bicubic_upsample_tensor(residual, self.ratio)
         fused = (out[0] * self.y_scale).float().cpu().numpy()
         fused[:, ~self.msi_valid] = np.nan
