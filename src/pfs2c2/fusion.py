@@ -313,6 +313,15 @@ class _Trainer:
             opt.zero_grad(set_to_none=True)
             terms = step()
             loss = sum(terms.values())
+            last = it == sched.iterations - 1
+            report = self.callback is not None and (it % tick == 0 or last)
+            # reading the loss makes a GPU wait: do it only where it is needed (snapshots, logs, progress);
+            # a NaN between two checks spoils the parameters, which the next check sees and rolls back
+            if generator_state is None and not (it % every == 0 or last or report):
+                loss.backward()
+                opt.step()
+                it += 1
+                continue
             value = float(loss.item())
             if not np.isfinite(value) or value > cfg.divergence_factor * max(best, 1e-3):
                 retries += 1
@@ -338,12 +347,11 @@ class _Trainer:
             best = min(best, value)
             loss.backward()
             opt.step()
-            last = it == sched.iterations - 1
             if it % every == 0 or last:
                 record = {"stage": stage, "iteration": it + 1, "loss": value}
                 record.update({name: v.item() for name, v in terms.items()})
                 self.history.append(record)
-            if self.callback is not None and (it % tick == 0 or last):
+            if report:
                 self.callback(stage, it + 1, sched.iterations, value)
             it += 1
         if validate is not None:
