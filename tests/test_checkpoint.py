@@ -117,3 +117,21 @@ def test_persistent_divergence_stops_with_error_and_keeps_good_checkpoint(proble
     saved = torch.load(ckpt, weights_only=True)
     assert saved["stage"] == 3 and saved["retries"] == 3
     assert all(torch.isfinite(v).all() for m in saved["modules"].values() for v in m.values() if v.is_floating_point())
+
+
+def test_hold_out_selection_keeps_the_best_scoring_state_and_stops_early(problem):
+    lr, hr = problem
+    cfg = small_config(holdout_fraction=0.2)
+    cfg.stage3 = StageConfig(400, 2e-3, 200, patience=100)
+    result = fuse(lr, hr, config=cfg)
+    scores = [r for r in result.history if "holdout_mse" in r]
+    assert scores[0]["iteration"] == 0 and len(scores) >= 3
+    best = min(scores, key=lambda r: r["holdout_mse"])
+    kept = next(r for r in result.history if "kept the modules" in r.get("event", ""))
+    assert f"iteration {best['iteration']} " in kept["event"]
+    stopped = [r for r in result.history if "stopped" in r.get("event", "")]
+    if stopped:  # patience ran out: no score after the stop, and the stop is patience after the best
+        assert stopped[0]["iteration"] - best["iteration"] >= 100
+        assert scores[-1]["iteration"] <= stopped[0]["iteration"]
+    else:
+        assert scores[-1]["iteration"] == 400

@@ -59,17 +59,10 @@ def test_default_beats_the_closed_form_baseline_on_pavia(pavia_problem, blind_pa
     sim, reference = pavia_problem["sim"], pavia_problem["reference"]
     ours = evaluate(blind_pavia.fused, reference, 4)
     baseline = evaluate(linear_regression_fusion(sim.lr_hsi, sim.hr_msi, 4), reference, 4)
-    # measured: 47.78 dB / 9.59 deg against 46.90 dB / 9.70 deg
+    # measured: 47.76 dB / 9.59 deg against 46.90 dB / 9.70 deg
     assert ours["psnr"] > baseline["psnr"] + 0.4, (ours, baseline)
     assert ours["sam"] < baseline["sam"], (ours, baseline)
 
-
-def test_stage3_keeps_its_best_hold_out_state(blind_pavia):
-    scores = [r for r in blind_pavia.history if "holdout_mse" in r]
-    assert len(scores) >= 2 and scores[0]["iteration"] == 0
-    kept = next(r for r in blind_pavia.history if "kept the modules" in r.get("event", ""))
-    best = min(scores, key=lambda r: r["holdout_mse"])
-    assert f"iteration {best['iteration']} " in kept["event"]
 
 
 def test_non_blind_is_at_least_as_good_as_blind(pavia_problem, blind_pavia):

@@ -410,7 +410,7 @@ class _Trainer:
         learn_degradation = any(p.requires_grad for m in (self.R, self.B) for p in m.parameters())
         if cfg.linear_skip and cfg.refit_linear:
             with torch.no_grad():
-                self.F.init_linear(self.B(self.Z), self.Y, self.lr_mask)
+                self.F.init_linear(self.B(self.Z), self.Y, self.lr_mask, keep_mlp=True)
 
         def step() -> dict[str, torch.Tensor]:
             lr_msi_spatial = self.B(self.Z)

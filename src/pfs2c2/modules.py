@@ -87,15 +87,19 @@ class SpectralUp(nn.Module):
         self.net = nn.Sequential(*layers)
 
     @torch.no_grad()
-    def init_linear(self, msi: torch.Tensor, hsi: torch.Tensor, mask: torch.Tensor | None = None) -> None:
-        """Start the linear path at the least-squares map from ``msi`` to ``hsi`` pixels and silence the MLP.
+    def init_linear(self, msi: torch.Tensor, hsi: torch.Tensor, mask: torch.Tensor | None = None, keep_mlp: bool = False) -> None:
+        """Set the linear path to the least-squares map from ``msi`` to ``hsi`` pixels.
 
         Args:
             msi: ``(1, c, h, w)`` MSI pixels; hsi: ``(1, C, h, w)`` HSI pixels at the same positions.
             mask: ``(1, 1, h, w)``, 1 where the pair is valid (default all).
+            keep_mlp: fit the linear path to what the MLP leaves (``hsi - MLP(msi)``) and keep the MLP;
+                by default the MLP is silenced (its last layer zeroed) and the fit is to ``hsi``.
         """
         if self.skip is None:
             raise RuntimeError("init_linear needs linear_skip=True")
+        if keep_mlp:
+            hsi = hsi - self.net(msi)
         a = msi[0].reshape(msi.shape[1], -1).T.double()
         b = hsi[0].reshape(hsi.shape[1], -1).T.double()
         if mask is not None:
@@ -105,6 +109,8 @@ class SpectralUp(nn.Module):
         sol = torch.linalg.lstsq(a, b).solution  # (c + 1, C)
         self.skip.weight.copy_(sol[:-1].T[:, :, None, None].to(self.skip.weight))
         self.skip.bias.copy_(sol[-1].to(self.skip.bias))
+        if keep_mlp:
+            return
         last = self.net[-1]
         last.weight.zero_()
         last.bias.zero_()
