@@ -32,7 +32,7 @@ def test_yaml_round_trip_and_overlay(tmp_path):
     assert FusionConfig.from_yaml(path) == cfg
     (tmp_path / "o.yaml").write_text("stage3:\n  iterations: 7\n  decay_start: 3\nseed: 5\n")
     over = FusionConfig.from_yaml(tmp_path / "o.yaml", base=FusionConfig())
-    assert over.stage3 == StageConfig(7, FusionConfig().stage3.lr, 3) and over.seed == 5
+    assert over.stage3 == StageConfig(7, FusionConfig().stage3.lr, 3, FusionConfig().stage3.patience) and over.seed == 5
 
 
 @pytest.mark.parametrize(
