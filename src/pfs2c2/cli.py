@@ -204,22 +204,36 @@ def _load_psf(spec: str | None) -> np.ndarray | None:
 @click.option("--saturation", type=float, help="Pixels with any band at or above this value are excluded.")
 @click.option("--validate", is_flag=True, help="First run the reduced-resolution check (fuse the inputs degraded by the ratio, compare with the LR-HSI).")
 @click.option("--no-plots", is_flag=True, help="Do not write the report PNGs.")
+@click.option("--tile-size", type=int, help="Tiled fusion: tile side in LR-HSI pixels, overlap included (default: from --max-memory).")
+@click.option("--overlap", type=int, help="Tiled fusion: LR pixels shared by neighbouring tiles (default: 2 x (PSF reach + 2) + 4).")
+@click.option("--max-memory", help="Memory budget, e.g. 4GB: tiles when the whole scene would not fit, and picks the tile size.")
+@click.option("--workers", type=int, help="Tiled fusion on a Dask LocalCluster of N worker processes (pip install 'pfs2c2[dist]').")
+@click.option("--scheduler", help="Tiled fusion on an existing Dask cluster: scheduler address or scheduler file.")
+@click.option("--per-tile-operators", is_flag=True, help="Tiled fusion: learn the PSF/SRF in every tile instead of once per scene.")
 @click.option("--checkpoint-every", type=click.FloatRange(min=0), default=60.0, show_default=True, help="Seconds between checkpoints of the training state (OUT.ckpt); 0 = at every snapshot.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint (same inputs and options).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (and discard an old checkpoint).")
-def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None, psf_spec: str | None, preset: str, config_path: str | None, seed: int | None, device: str | None, ref_spec: str | None, mask_nan: bool, saturation: float | None, validate: bool, no_plots: bool, checkpoint_every: float, resume: bool, overwrite: bool) -> None:
+def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None, psf_spec: str | None, preset: str, config_path: str | None, seed: int | None, device: str | None, ref_spec: str | None, mask_nan: bool, saturation: float | None, validate: bool, no_plots: bool, checkpoint_every: float, resume: bool, overwrite: bool,
+         tile_size: int | None = None, overlap: int | None = None, max_memory: str | None = None, workers: int | None = None,
+         scheduler: str | None = None, per_tile_operators: bool = False) -> None:
     """Fuse an LR-HSI and an HR-MSI into an HR-HSI (blind unless --srf/--psf are given).
 
     Beside OUT it writes psf.csv, srf.csv, history.csv, config.yaml (the resolved configuration),
     run.json (inputs, ratio, timings, metrics), metrics.json with --reference, and report PNGs.
     While training, the state is checkpointed to OUT.ckpt; after a kill, run the same command with
     --resume. The checkpoint is deleted once every output is written.
+
+    Large scenes: --tile-size, --workers/--scheduler, or a --max-memory the whole scene would exceed,
+    fuse the scene tile by tile (PSF and SRF learned once on a few tiles unless given), keep finished
+    tiles in OUT.tiles/ (--resume skips them) and write OUT block by block; no report PNGs then (run
+    `pfs2c2 report` on the folder) and no no-reference indices in run.json.
     """
     plots = not no_plots
     from .config import FusionConfig
     from .fusion import fuse as run_fusion
     from .io import atomic_write, write_cube
     from .masks import valid_pixels
+    from .validation import check_output_path
 
     with user_errors():
         out = Path(out_path)
@@ -232,9 +246,9 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
             checkpoint.unlink()
         # outputs left by the interrupted run being resumed are replaced (the checkpoint proves they are its own)
         overwrite = overwrite or (resume and checkpoint.exists())
+        overwrite = overwrite or (resume and _tile_work_dir(out).exists())
         _refuse_existing([out, *sidecars, *pngs], overwrite)
-        if not out.parent.exists():
-            raise FileNotFoundError(f"output directory {out.parent} does not exist; create it first")
+        check_output_path(out)
         cfg = FusionConfig.preset_config(preset)
         if config_path:
             cfg = FusionConfig.from_yaml(config_path, base=cfg)
@@ -243,6 +257,15 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         if device is not None:
             cfg.device = device
         cfg.validate()
+        scene = _tiling_scene(hsi_spec, msi_spec, ratio, tile_size, overlap, max_memory, workers, scheduler, per_tile_operators)
+        if scene is not None:
+            if validate:
+                raise ValueError("--validate needs the whole scene in memory; run it without tiling options (e.g. on a crop)")
+            _fuse_tiled(scene, out, cfg, hsi_spec=hsi_spec, msi_spec=msi_spec, srf_spec=srf_spec, support_spec=support_spec,
+                        bands=bands, wl_spec=wl_spec, psf_spec=psf_spec, ref_spec=ref_spec, mask_nan=mask_nan,
+                        saturation=saturation, tile_size=tile_size, overlap=overlap, max_memory=max_memory, workers=workers,
+                        scheduler=scheduler, per_tile_operators=per_tile_operators, resume=resume, overwrite=overwrite)
+            return
         hsi, hsi_meta, msi, msi_meta, ratio = _read_pair(hsi_spec, msi_spec, ratio)
         wavelengths = _wavelengths(wl_spec, hsi_meta.wavelengths_nm, hsi.shape[0])
         srf = _resolve_srf(srf_spec, wavelengths, bands, hsi.shape[0])
@@ -367,6 +390,306 @@ def _absolute_spec(spec: str) -> str:
     return str(Path(path).resolve()) + sep + var
 
 
+# --------------------------------------------------------------------------------------------------
+# Tiled fusion (pfs2c2.tiling) and many scenes (pfs2c2.distributed)
+# --------------------------------------------------------------------------------------------------
+def _tile_work_dir(out: Path) -> Path:
+    from .tiling import work_dir_for
+
+    return work_dir_for(out)
+
+
+def _tiling_scene(hsi_spec: str, msi_spec: str, ratio: int | None, tile_size: int | None, overlap: int | None,
+                  max_memory: str | None, workers: int | None, scheduler: str | None, per_tile_operators: bool) -> Any:
+    """The scene (:class:`pfs2c2.tiling.SceneInputs`) when the options ask for tiling, else None.
+
+    Tiling engages with --tile-size, --workers, --scheduler, or a --max-memory that the untiled fusion
+    of the whole scene would exceed (see :func:`pfs2c2.tiling.estimate_run_memory`).
+    """
+    if tile_size is None and max_memory is None and workers is None and scheduler is None:
+        if overlap is not None or per_tile_operators:
+            raise ValueError("--overlap and --per-tile-operators apply to tiled runs: add --tile-size, --max-memory, --workers or --scheduler")
+        return None
+    from .tiling import estimate_run_memory, format_bytes, open_scene, parse_memory
+
+    if workers is not None and scheduler is not None:
+        raise ValueError("give --workers (a new local cluster) or --scheduler (an existing one), not both")
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be a positive number, got {workers}")
+    if workers is not None or scheduler is not None:
+        from .distributed import require_distributed
+
+        require_distributed()  # "install pfs2c2[dist]" before any work
+    if tile_size is not None and tile_size < 1:
+        raise ValueError(f"--tile-size must be a positive number of LR pixels, got {tile_size}")
+    budget = parse_memory(max_memory) if max_memory is not None else None
+    scene = open_scene(hsi_spec, msi_spec, ratio)
+    if tile_size is None and workers is None and scheduler is None and budget is not None:
+        H, W = scene.hr_shape
+        need = estimate_run_memory(H * W, scene.hsi_bands, scene.msi_bands)
+        if need <= budget:
+            if overlap is not None or per_tile_operators:
+                click.echo(f"note: the whole scene fits --max-memory (about {format_bytes(need)}): fusing it untiled; "
+                           "--overlap/--per-tile-operators are ignored", err=True)
+            return None
+    return scene
+
+
+def _tiled_operators(scene: Any, *, srf_spec: str | None, support_spec: str | None, bands: str | None, wl_spec: str | None,
+                     psf_spec: str | None) -> tuple[Any, Any, Any, Any]:
+    """Wavelengths, known SRF, SRF support and known PSF of a tiled run (as the untiled path resolves them)."""
+    hsi_wl = scene.hsi_meta.wavelengths_nm if scene.hsi_meta is not None else None
+    wavelengths = _wavelengths(wl_spec, hsi_wl, scene.hsi_bands)
+    srf = _resolve_srf(srf_spec, wavelengths, bands, scene.hsi_bands)
+    support = _resolve_srf(support_spec, wavelengths, bands, scene.hsi_bands)
+    if srf is None and support is None:
+        support = _support_from_metadata(wavelengths, scene.msi_meta)
+    return wavelengths, srf, support, _load_psf(psf_spec)
+
+
+def _tiled_job(scene: Any, out: Path, cfg: Any, *, name: str, srf_spec: str | None, support_spec: str | None, bands: str | None,
+               wl_spec: str | None, psf_spec: str | None, mask_nan: bool, saturation: float | None, tile_size: int | None,
+               overlap: int | None, max_memory: str | None, workers: int | None, scheduler: str | None,
+               per_tile_operators: bool, resume: bool, overwrite: bool) -> tuple[Any, Any]:
+    """A :class:`pfs2c2.tiling.SceneJob` writing ``out`` (HSI bands on the MSI grid), and the wavelengths."""
+    from .tiling import prepare_scene
+
+    wavelengths, srf, support, psf = _tiled_operators(scene, srf_spec=srf_spec, support_spec=support_spec, bands=bands,
+                                                      wl_spec=wl_spec, psf_spec=psf_spec)
+    nodata = scene.hsi_meta.nodata if scene.hsi_meta.nodata is not None and np.isfinite(scene.hsi_meta.nodata) else float("nan")
+    meta = scene.hsi_meta.with_grid(scene.msi_meta).replace(wavelengths_nm=wavelengths, source=None, nodata=nodata)
+    if out.suffix.lower() in (".mat", ".h5", ".hdf5"):
+        click.echo(f"warning: {out.suffix} outputs are assembled in memory; write .tif, ENVI (.hdr/.img) or .npy for bounded memory", err=True)
+    job = prepare_scene(None, None, srf=srf, psf=psf, config=cfg, srf_support=support, saturation=saturation, mask_nonfinite=mask_nan,
+                        tile_size=tile_size, overlap=overlap, max_memory=max_memory,
+                        workers=(workers or 0) if scheduler is None else 1, per_tile_operators=per_tile_operators, out=out,
+                        meta=meta, resume=resume, overwrite=overwrite, name=name, scene=scene)
+    job.keep_work_dir = True  # removed once the sidecar files are written too
+    return job, wavelengths
+
+
+def _write_tiled_sidecars(out: Path, result: Any, paths: dict[str, Path], *, hsi_spec: str, msi_spec: str, ref_spec: str | None,
+                          wavelengths: Any, executor: str, overwrite: bool) -> dict[str, float] | None:
+    """psf.csv, srf.csv, history.csv, config.yaml, run.json (and metrics.json with a reference) of a tiled run."""
+    from .io import atomic_write, write_matrix_csv
+
+    write_matrix_csv(paths["psf"], result.psf, overwrite=overwrite)
+    index = ("wavelength_nm", [float(w) for w in wavelengths]) if wavelengths is not None else ("hsi_band", list(range(1, result.srf.shape[0] + 1)))
+    write_matrix_csv(paths["srf"], result.srf, [f"msi_band{j + 1}" for j in range(result.srf.shape[1])], index, overwrite=overwrite)
+    _atomic_text(paths["history"], _history_csv(result.history))
+    atomic_write(paths["config"], result.config.to_yaml)
+    plan = result.plan
+    run: dict[str, Any] = {
+        "hsi": _absolute_spec(hsi_spec), "msi": _absolute_spec(msi_spec), "fused": out.name,
+        "reference": _absolute_spec(ref_spec) if ref_spec else None, "ratio": plan.ratio,
+        "wavelengths_nm": None if wavelengths is None else [float(w) for w in wavelengths],
+        "psf_learned": result.psf_learned, "srf_learned": result.srf_learned, "timings_s": result.timings, "device": result.config.device,
+        "tiling": {"tile_size_lr": plan.tile_size, "overlap_lr": plan.overlap, "margin_lr": plan.margin, "tiles": len(plan.tiles),
+                   "grid": list(plan.grid_shape), "executor": executor, "per_tile_operators": result.per_tile_operators,
+                   "resumed_tiles": result.resumed_tiles, "per_tile": result.tiles},
+        "no_reference": None,
+    }
+    scores = None
+    if ref_spec:
+        from .metrics import evaluate
+
+        fused, _ = _read_cube(str(result.path))
+        reference = _read_cube(ref_spec)[0]
+        if reference.shape != fused.shape:
+            raise ValueError(f"reference has shape {reference.shape} but the fused cube {fused.shape}")
+        scores = evaluate(fused, reference, plan.ratio, mask=_common_valid(fused, reference))
+        run["metrics"] = scores
+        _atomic_text(paths["metrics"], json.dumps(scores, indent=2) + "\n")
+    _atomic_text(paths["run"], json.dumps(run, indent=2) + "\n")
+    return scores
+
+
+def _fuse_tiled(scene: Any, out: Path, cfg: Any, *, hsi_spec: str, msi_spec: str, srf_spec: str | None, support_spec: str | None,
+                bands: str | None, wl_spec: str | None, psf_spec: str | None, ref_spec: str | None, mask_nan: bool,
+                saturation: float | None, tile_size: int | None, overlap: int | None, max_memory: str | None,
+                workers: int | None, scheduler: str | None, per_tile_operators: bool, resume: bool, overwrite: bool) -> None:
+    """The tiled path of ``pfs2c2 fuse``."""
+    from .distributed import make_executor, run_jobs
+    from .tiling import TileProgress
+
+    job, wavelengths = _tiled_job(scene, out, cfg, name=out.name, srf_spec=srf_spec, support_spec=support_spec, bands=bands,
+                                  wl_spec=wl_spec, psf_spec=psf_spec, mask_nan=mask_nan, saturation=saturation,
+                                  tile_size=tile_size, overlap=overlap, max_memory=max_memory, workers=workers,
+                                  scheduler=scheduler, per_tile_operators=per_tile_operators, resume=resume, overwrite=overwrite)
+    plan = job.plan
+    with make_executor(workers=workers, scheduler=scheduler, threads=cfg.threads) as executor:
+        where = executor.describe()
+        click.echo(f"tiled fusion: {len(plan.tiles)} tiles ({plan.grid_shape[0]}x{plan.grid_shape[1]}) of up to {plan.tile_size} LR pixels, "
+                   f"overlap {plan.overlap}; {where}", err=True)
+        progress = TileProgress(echo=lambda line: click.echo(line, err=True))
+        try:
+            outcome = run_jobs([job], executor, progress)[0]
+        finally:
+            progress.close()
+    if outcome.error is not None:
+        if isinstance(outcome.error, (ValueError, OSError, FusionError)):
+            raise outcome.error
+        reason = " ".join(str(outcome.error).split())[:300]
+        raise click.ClickException(f"tiled fusion stopped ({type(outcome.error).__name__}: {reason}); finished tiles are kept "
+                                   f"in {job.store.dir}: run the same command with --resume")
+    result = outcome.result
+    names = {"psf": "psf.csv", "srf": "srf.csv", "history": "history.csv", "config": "config.yaml", "run": "run.json", "metrics": "metrics.json"}
+    scores = _write_tiled_sidecars(out, result, {k: out.with_name(v) for k, v in names.items()}, hsi_spec=hsi_spec, msi_spec=msi_spec,
+                                   ref_spec=ref_spec, wavelengths=wavelengths, executor=where, overwrite=True)
+    job.store.remove()
+    if scores is not None:
+        click.echo(_format_metrics(scores))
+    H, W = plan.hr_shape
+    click.echo(f"fused {H}x{W}x{scene.hsi_bands} in {result.timings['total']:.1f} s, {len(plan.tiles)} tiles -> {result.path}")
+
+
+_MANIFEST_KEYS = ("hsi", "msi", "out", "ratio", "srf", "srf_support", "bands", "wavelengths", "psf", "reference")
+
+
+def _read_manifest(path: Path) -> list[dict[str, str]]:
+    """Rows of a batch manifest (CSV with a header); paths relative to the manifest's folder."""
+    if not path.is_file():
+        raise FileNotFoundError(f"manifest {path} not found")
+    lines = [line for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    reader = csv.DictReader(lines)
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    missing = [k for k in ("hsi", "msi", "out") if k not in fields]
+    if missing:
+        raise ValueError(f"manifest {path} needs the columns hsi, msi, out (missing: {', '.join(missing)}); optional: {', '.join(_MANIFEST_KEYS[3:])}")
+    unknown = [f for f in fields if f not in _MANIFEST_KEYS]
+    if unknown:
+        raise ValueError(f"manifest {path} has unknown column(s) {', '.join(unknown)}; known: {', '.join(_MANIFEST_KEYS)}")
+    base = path.resolve().parent
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not all(row.get(k) for k in ("hsi", "msi", "out")):
+            raise ValueError(f"manifest {path} line {number}: hsi, msi and out are required")
+        for key in ("hsi", "msi", "out", "reference"):
+            if row.get(key) and not Path(row[key]).is_absolute():
+                row[key] = str(base / row[key])
+        for key in ("srf", "srf_support", "psf", "wavelengths"):
+            if row.get(key) and not Path(row[key]).is_absolute() and (base / row[key]).exists():
+                row[key] = str(base / row[key])
+        row["line"] = str(number)
+        rows.append(row)
+    if not rows:
+        raise ValueError(f"manifest {path} lists no scene")
+    outs = [str(Path(r["out"]).resolve()) for r in rows]
+    dup = sorted({o for o in outs if outs.count(o) > 1})
+    if dup:
+        raise ValueError(f"manifest {path} writes {dup[0]} more than once; give every scene its own output")
+    return rows
+
+
+def _batch_sidecars(out: Path) -> dict[str, Path]:
+    """``OUT_STEM.psf.csv`` etc. next to each output, so that scenes can share a folder."""
+    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    names = {"psf": "psf.csv", "srf": "srf.csv", "history": "history.csv", "config": "config.yaml", "run": "run.json", "metrics": "metrics.json"}
+    return {k: out.with_name(f"{stem}.{v}") for k, v in names.items()}
+
+
+@cli.command()
+@click.argument("manifest", type=click.Path(dir_okay=False))
+@click.option("--preset", type=click.Choice(["default", "faithful", "fast"]), default="default", show_default=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML overriding preset values.")
+@click.option("--seed", type=int, help="Random seed (overrides the config).")
+@click.option("--device", help="cpu, cuda, cuda:N or auto (overrides the config).")
+@click.option("--tile-size", type=int, help="Tile side in LR-HSI pixels, overlap included (default: from --max-memory, else whole scenes).")
+@click.option("--overlap", type=int, help="LR pixels shared by neighbouring tiles (default: 2 x (PSF reach + 2) + 4).")
+@click.option("--max-memory", help="Memory budget of the run (per worker with --scheduler), e.g. 4GB; picks the tile size.")
+@click.option("--workers", type=int, help="Run tiles on a Dask LocalCluster of N worker processes (pip install 'pfs2c2[dist]').")
+@click.option("--scheduler", help="Run tiles on an existing Dask cluster: scheduler address or scheduler file.")
+@click.option("--per-tile-operators", is_flag=True, help="Learn the PSF/SRF in every tile instead of once per scene.")
+@click.option("--mask-nan", is_flag=True, help="Treat NaN/Inf pixels as nodata instead of refusing the input.")
+@click.option("--saturation", type=float, help="Pixels with any band at or above this value are excluded.")
+@click.option("--resume", is_flag=True, help="Keep the finished tiles of interrupted scenes (OUT.tiles/) and skip finished scenes.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs and start interrupted scenes over.")
+def batch(manifest: str, preset: str, config_path: str | None, seed: int | None, device: str | None, tile_size: int | None,
+          overlap: int | None, max_memory: str | None, workers: int | None, scheduler: str | None, per_tile_operators: bool,
+          mask_nan: bool, saturation: float | None, resume: bool, overwrite: bool) -> None:
+    """Fuse every scene pair of MANIFEST, a CSV with columns hsi, msi, out and optionally ratio, srf,
+    srf_support, bands, wavelengths, psf, reference (as the options of `pfs2c2 fuse`; relative paths are
+    relative to the manifest).
+
+    Scenes run tile by tile as `pfs2c2 fuse` with tiling options does, sharing one Dask cluster with
+    --workers/--scheduler. Beside each OUT it writes OUT_STEM.psf.csv, .srf.csv, .history.csv,
+    .config.yaml, .run.json (and .metrics.json with a reference). A scene that fails does not stop the
+    others; the exit code is then 1. With --resume, scenes whose output exists are skipped.
+    """
+    from .config import FusionConfig
+    from .distributed import make_executor, run_jobs
+    from .tiling import TileProgress, open_scene
+
+    with user_errors():
+        rows = _read_manifest(Path(manifest))
+        cfg = FusionConfig.preset_config(preset)
+        if config_path:
+            cfg = FusionConfig.from_yaml(config_path, base=cfg)
+        if seed is not None:
+            cfg.seed = seed
+        if device is not None:
+            cfg.device = device
+        cfg.validate()
+        if workers is not None and scheduler is not None:
+            raise ValueError("give --workers (a new local cluster) or --scheduler (an existing one), not both")
+        jobs, extras = [], {}
+        for row in rows:
+            out = Path(row["out"])
+            label = f"manifest line {row['line']} ({out.name})"
+            if resume and out.exists() and not _tile_work_dir(out).exists():
+                click.echo(f"[{out.name}] exists: skipped (--resume)", err=True)
+                continue
+            try:
+                if not out.parent.exists():
+                    raise FileNotFoundError(f"output directory {out.parent} does not exist; create it first")
+                replace = overwrite or (resume and _tile_work_dir(out).exists())
+                _refuse_existing([out, *_batch_sidecars(out).values()], replace)
+                scene = open_scene(row["hsi"], row["msi"], int(row["ratio"]) if row.get("ratio") else None)
+                job, wavelengths = _tiled_job(scene, out, cfg, name=out.name, srf_spec=row.get("srf") or None,
+                                              support_spec=row.get("srf_support") or None, bands=row.get("bands") or None,
+                                              wl_spec=row.get("wavelengths") or None, psf_spec=row.get("psf") or None,
+                                              mask_nan=mask_nan, saturation=saturation, tile_size=tile_size, overlap=overlap,
+                                              max_memory=max_memory, workers=workers, scheduler=scheduler,
+                                              per_tile_operators=per_tile_operators, resume=resume, overwrite=replace)
+            except (ValueError, OSError) as exc:
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ValueError(f"{label}: {message}") from None
+            jobs.append(job)
+            extras[id(job)] = (row, wavelengths)
+        if not jobs:
+            click.echo("nothing to do")
+            return
+        failures: list[str] = []
+        executor = make_executor(workers=workers, scheduler=scheduler, threads=cfg.threads)
+
+    def done(outcome: Any) -> None:
+        job = outcome.job
+        row, wavelengths = extras[id(job)]
+        if outcome.error is None:
+            try:
+                _write_tiled_sidecars(job.out, outcome.result, _batch_sidecars(job.out), hsi_spec=row["hsi"], msi_spec=row["msi"],
+                                      ref_spec=row.get("reference") or None, wavelengths=wavelengths, executor=where, overwrite=True)
+                job.store.remove()
+                return
+            except Exception as exc:  # noqa: BLE001 - reported with the scene
+                outcome.error = exc
+        failures.append(f"{job.name}: {' '.join(str(outcome.error).split())[:300] or type(outcome.error).__name__}")
+
+    with executor:
+        where = executor.describe()
+        total = sum(len(j.plan.tiles) for j in jobs)
+        click.echo(f"batch: {len(jobs)} scene(s), {total} tile(s); {where}", err=True)
+        progress = TileProgress(echo=lambda line: click.echo(line, err=True), scenes=len(jobs))
+        try:
+            run_jobs(jobs, executor, progress, on_done=done)
+        finally:
+            progress.close()
+    click.echo(f"{len(jobs) - len(failures)} of {len(jobs)} scene(s) fused")
+    if failures:
+        raise click.ClickException(f"{len(failures)} scene(s) failed: " + "; ".join(failures))
+
+
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--overwrite", is_flag=True, help="Replace existing PNGs.")
@@ -489,6 +812,44 @@ def demo(out_dir: str, preset: str, overwrite: bool) -> None:
     click.echo(f"bicubic upsampling:     {_format_metrics(baseline)}")
     click.echo(f"learned PSF max error {np.abs(result.psf - sim.psf).max():.4f}; {result.timings['total']:.1f} s on {result.device}")
     click.echo(f"outputs written to {out.resolve()}")
+
+
+@cli.command()
+@click.option("--cases", "case_specs", multiple=True, help="scene/sensor/ratio[/snr_db], repeatable (default: the standard list of docs/benchmarks.md).")
+@click.option("--methods", "method_list", help="Comma-separated baselines (default: all; 'none' for PFS2C2 only).")
+@click.option("--presets", default="default", show_default=True, help="Comma-separated PFS2C2 presets to run ('none' for baselines only).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), default=str(Path("..") / "shared" / "data"), show_default=True, help="Folder with hsi/ and srf/ (the shared data).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Writes results.csv and results.md here.")
+@click.option("--overwrite", is_flag=True, help="Replace existing results.")
+def benchmark(case_specs: tuple[str, ...], method_list: str | None, presets: str, data_dir: str, out_dir: str, overwrite: bool) -> None:
+    """Run PFS2C2 and the classical methods side by side on real scenes (Wald protocol, blind).
+
+    Prints one line per case and method and writes results.csv and results.md (per-case and mean
+    PSNR, SAM, ERGAS, SSIM, wall time, peak memory, and the machine).
+    """
+    from .benchmark import STANDARD_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown
+
+    with user_errors():
+        out = Path(out_dir)
+        _refuse_existing([out / "results.csv", out / "results.md"], overwrite)
+        cases = [Case.parse(spec) for spec in (case_specs or STANDARD_CASES)]
+        baselines = None if method_list is None else [m.strip() for m in method_list.split(",") if m.strip() and m.strip() != "none"]
+        preset_names = [p.strip() for p in presets.split(",") if p.strip() and p.strip() != "none"]
+        from .config import PRESETS
+
+        bad = [p for p in preset_names if p not in PRESETS]
+        if bad:
+            raise ValueError(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")
+        methods = method_table(preset_names, baselines)
+        problems = [make_problem(case, Path(data_dir)) for case in cases]  # fail on missing data before any run
+        out.mkdir(parents=True, exist_ok=True)
+        rows = []
+        for problem in problems:
+            rows += run_case(problem, methods, log=click.echo)
+        command = "pfs2c2 benchmark " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "pfs2c2 benchmark"
+        _atomic_text(out / "results.csv", to_csv(rows))
+        _atomic_text(out / "results.md", to_markdown(rows, environment(), command))
+    click.echo(f"wrote {out / 'results.csv'} and {out / 'results.md'}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,49 @@
+"""pfs2c2.benchmark and `pfs2c2 benchmark`: case parsing, one real case with cheap methods, the tables."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from pfs2c2 import InputError
+from pfs2c2.benchmark import Case, environment, make_problem, method_table, run_case, summary, to_csv, to_markdown
+from pfs2c2.cli import main
+
+from .conftest import DATA, data_path
+
+
+def test_case_parsing():
+    assert Case.parse("pavia/ikonos/8") == Case("pavia", "ikonos", 8)
+    assert Case.parse("samson/sentinel2/4/30").snr == 30.0
+    assert Case.parse("samson/sentinel2/4/30").name == "samson/sentinel2/4/30dB"
+    for bad, message in [("mars/ikonos/4", "scene"), ("pavia/landsat/4", "benchmarked with"), ("pavia/ikonos/x", "integer"),
+                         ("pavia/ikonos/1", ">= 2"), ("pavia/ikonos", "scene/sensor/ratio")]:
+        with pytest.raises(InputError, match=message):
+            Case.parse(bad)
+
+
+def test_one_real_case_with_cheap_methods_writes_consistent_tables():
+    data_path("hsi/abu-beach-4_pavia_rosis.mat")
+    problem = make_problem(Case.parse("pavia/worldview2/8"), DATA)
+    assert problem.lr_hsi.shape == (102, 12, 12) and problem.hr_msi.shape == (6, 96, 96)
+    rows = run_case(problem, method_table(presets=(), baselines=["bicubic", "linear_regression"]), log=lambda line: None)
+    assert [r["method"] for r in rows] == ["bicubic", "linear_regression"]
+    assert rows[1]["psnr"] > rows[0]["psnr"] + 10  # the MSI's detail is worth more than 10 dB here
+    assert all(r["seconds"] >= 0 and r["peak_mb"] >= 0 for r in rows)
+    table = list(csv.DictReader(to_csv(rows).splitlines()))
+    assert float(table[1]["psnr"]) == pytest.approx(rows[1]["psnr"], rel=1e-5)
+    markdown = to_markdown(rows, environment(), "pfs2c2 benchmark")
+    assert "| pavia/worldview2/8 | linear_regression |" in markdown and "torch" in markdown
+    assert summary(rows)[0]["method"] == "linear_regression"
+
+
+def test_cli_benchmark_runs_and_refuses_bad_cases(tmp_path, capsys):
+    data_path("hsi/samson_95x95x156.npy")
+    assert main(["benchmark", "--cases", "pavia/nosensor/4", "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 2
+    assert "benchmarked with" in capsys.readouterr().err
+    assert main(["benchmark", "--cases", "samson/sentinel2/8", "--methods", "bicubic", "--presets", "none",
+                 "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 0
+    assert (tmp_path / "b" / "results.md").read_text().count("samson/sentinel2/8") == 1
+    assert main(["benchmark", "--cases", "samson/sentinel2/8", "--methods", "bicubic", "--presets", "none",
+                 "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 2  # results exist: no silent overwrite
