@@ -152,10 +152,12 @@ def measure(cmd: list[str], interval: float = 0.1) -> tuple[float, int, int, str
     return seconds, peak[0], procs[0], err
 
 
-def fuse_command(lr: Path, hr: Path, out: Path, tile: int, workers: int, args: argparse.Namespace, config: Path) -> list[str]:
+def fuse_command(lr: Path, hr: Path, out: Path, tile: int | None, workers: int, args: argparse.Namespace, config: Path | None) -> list[str]:
+    """The measured command; ``tile=None`` lets ``--max-memory`` (the budget) pick the tile size."""
     cmd = [sys.executable, "-m", "pfs2c2", "fuse", "--hsi", str(lr), "--msi", str(hr), "--out", str(out), "--overwrite",
            "--preset", args.preset, "--srf-support", str(DATA / "srf/sensors/IKONOS2_rsr.csv"), "--bands", "blue,green,red,nir",
-           "--no-plots", "--tile-size", str(tile)]
+           "--no-plots"]
+    cmd += ["--tile-size", str(tile)] if tile is not None else ["--max-memory", args.budget]
     if config is not None:
         cmd += ["--config", str(config)]
     if workers:
@@ -386,8 +388,8 @@ def main() -> None:
     cache = json.loads(cache_file.read_text()) if cache_file.exists() else {}
     runs: list[dict] = []
 
-    def run(size: int, tile: int, workers: int, kind: str) -> None:
-        key = json.dumps([size, tile, workers, args.preset, args.schedule, args.threads])
+    def run(size: int, tile: int | None, workers: int, kind: str) -> None:
+        key = json.dumps([size, tile if tile is not None else args.budget, workers, args.preset, args.schedule, args.threads])
         if key in cache:
             runs.append({**cache[key], "kind": kind})
             print(f"{kind:8s} {size}^2: tile {tile}, workers {workers}: cached in {cache_file}", flush=True)
@@ -397,11 +399,13 @@ def main() -> None:
         load0 = os.getloadavg()[0]
         seconds, peak, procs, err = measure(fuse_command(lr, hr, out, tile, workers, args, config))
         load = (load0 + os.getloadavg()[0]) / 2
-        tiles = next((line for line in err.splitlines() if line.startswith("tiled fusion:")), "")
-        n_tiles = int(tiles.split(" tiles")[0].split()[-1]) if tiles else 0
+        tiling = json.loads((args.work / "run.json").read_text())["tiling"]
+        tile = tiling["tile_size_lr"]
+        n_tiles = tiling["tiles"]
+        per_tile = float(np.mean([t["seconds"] for t in tiling["per_tile"]]))
         est = estimate_run_memory(min(tile, size // RATIO) ** 2 * RATIO**2, info["bands"], 4, workers)
         row = {"kind": kind, "size": size, "bands": info["bands"], "tile": tile, "workers": workers, "tiles": n_tiles, "seconds": seconds,
-               "peak": peak, "procs": procs, "estimate": est, "out_bytes": out.stat().st_size, "load": load}
+               "peak": peak, "procs": procs, "estimate": est, "out_bytes": out.stat().st_size, "load": load, "per_tile": per_tile}
         runs.append(row)
         cache[key] = row
         cache_file.write_text(json.dumps(cache, indent=1))
@@ -412,6 +416,8 @@ def main() -> None:
     for tile in args.tiles:
         for workers in args.workers:
             run(args.size, tile, workers, "tiles")
+    for workers in args.workers:
+        run(args.size, None, workers, f"--max-memory {args.budget}")
     for size in args.sizes:
         run(size, args.scaling_tile, 0, "scaling")
     chosen = {w: choose_tile_size(budget, (args.size // RATIO,) * 2, RATIO, 102, 4, workers=w, overlap=default_overlap(RATIO, RATIO))
@@ -436,18 +442,30 @@ def render(args: argparse.Namespace, command: str, runs: list[dict], budget: int
                                     "linearly with them)" if args.schedule else "") + ", "
         + (f"{args.threads} torch thread(s) per task (on this shared 2-core machine two-thread torch slows down several-fold "
            "whenever another job takes a core). " if args.threads else "torch's default threads. ")
-        + "'load' is the machine's 1-minute load average (other users' jobs included) around the run: times taken at a "
-        "load above 2 are slowed by other jobs. Peak = largest sum of the resident set sizes of the `pfs2c2 fuse` process "
+        + "'load' is the machine's 1-minute load average around the run: this run's own processes (1, or 2 with 2 workers) "
+        "plus other users' jobs. 's per tile' is the mean wall time of one tile task (read + train + return). "
+        "Peak = largest sum of the resident set sizes of the `pfs2c2 fuse` process "
         f"and all its children (Dask workers included), sampled every 0.1 s; budget {args.budget} = {format_bytes(budget)}. "
         "Model = `pfs2c2.tiling.estimate_run_memory`.",
         "",
-        "| run | HR scene | bands | tile (LR px) | tiles | workers | wall time (s) | s per HR Mpx | peak memory | model | under budget | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | HR scene | bands | tile (LR px) | tiles | workers | wall time (s) | s per tile | s per HR Mpx | peak memory | model | under budget | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         lines.append(f"| {r['kind']} | {r['size']}x{r['size']} | {r['bands']} | {r['tile']} | {r['tiles']} | "
-                     f"{r['workers'] or 'in-process'} | {r['seconds']:.0f} | {r['seconds'] / (r['size'] ** 2 / 1e6):.0f} | "
+                     f"{r['workers'] or 'in-process'} | {r['seconds']:.0f} | {r.get('per_tile', float('nan')):.1f} | "
+                     f"{r['seconds'] / (r['size'] ** 2 / 1e6):.0f} | "
                      f"{format_bytes(r['peak'])} | {format_bytes(r['estimate'])} | {'yes' if r['peak'] <= budget else 'NO'} | {r['load']:.1f} |")
+    pairs = [(a, b) for a in runs for b in runs if a["kind"] == b["kind"] == "tiles" and a["tile"] == b["tile"]
+             and a["workers"] == 0 and b["workers"] > 1]
+    if pairs:
+        lines += ["", "Workers: " + "; ".join(
+            f"tile {a['tile']}: {b['workers']} workers take {b['seconds'] / a['seconds']:.2f}x the in-process time "
+            f"({a['per_tile']:.1f} s per tile alone, {b['per_tile']:.1f} s each when {b['workers']} train at once)" for a, b in pairs)
+            + ". Tiles are independent, so the time divides by the workers as long as each has a free core and its own "
+            "memory bandwidth; on this 2-vCPU virtual machine, shared with other users, two tiles training at once slow "
+            "each other down (shared memory bandwidth and cache, other jobs taking part of a core), which eats most of "
+            "the gain. Each worker adds a process (~0.4 GiB) and a task to the memory, as the model says."]
     scaling = sorted((r for r in runs if r["kind"] == "scaling"), key=lambda r: r["size"])
     if len(scaling) >= 2:
         a, b = scaling[0], scaling[-1]
