@@ -25,7 +25,11 @@ Overlap (``o = 2 * margin + blend``, in LR pixels)
     0. Across the remaining ``blend`` LR pixels of every overlap the weights ramp linearly from one tile
     to the other. That ramp also hides the other difference between tiles: each tile trains its own
     modules (with the spectral attention pooled over the tile), so neighbouring tiles differ slightly
-    everywhere, not only near their borders. Default ``blend`` = :data:`DEFAULT_BLEND` LR pixels.
+    everywhere, not only near their borders. Default ``blend`` = :data:`DEFAULT_BLEND` LR pixels, so
+    the default overlap is 8 LR pixels for a ratio x ratio PSF. On the real Pavia crop, 16 tiles of
+    12x12 LR pixels (overlap 6) give 48.0 dB against 47.2 dB untiled with the same schedule (each tile
+    fits its own local spectral map), and the error in the blend zones relative to the rest is the
+    same as untiled (0.958 vs 0.956): no seams (docs/benchmarks.md, docs/tiling_seams.png).
 
 Blending
     Weights are separable, ``w(y, x) = wy(y) * wx(x)``, and the ramps of two neighbours are exact
@@ -47,10 +51,15 @@ Operators (PSF and SRF) are properties of the scene, not of a tile
 
 Memory
     :func:`estimate_task_memory` models the peak resident memory of one tile task above the process
-    baseline as ``a + P * (b * C + d * c)`` bytes (``P`` HR pixels of the tile, ``C``/``c`` HSI/MSI
-    bands), fitted on measured peaks (``benchmarks/large_scene.py --calibrate``) with a safety factor;
-    :func:`choose_tile_size` picks the largest tile for which the driver plus ``workers`` concurrent
-    tasks fit a budget (``--max-memory``).
+    baseline as ``a + P * (b * C + d * c + e)`` bytes (``P`` HR pixels of the tile, ``C``/``c`` HSI/MSI
+    bands), fitted on measured peaks (``benchmarks/large_scene.py --calibrate``) and raised above all
+    of them; :func:`estimate_run_memory` adds the process baselines (the driver, and each Dask worker)
+    and :func:`choose_tile_size` picks the largest tile for which the driver plus ``workers``
+    concurrent tasks fit a budget (``--max-memory``). Nothing else grows with the scene: tasks read
+    only their windows (GDAL block cache capped at :data:`READ_GDAL_CACHE_BYTES`), the driver saves
+    each result and drops it, and the output is assembled and written in :data:`ASSEMBLY_BLOCK`-sided
+    blocks (``.mat`` and ``.h5`` outputs excepted: their libraries write whole arrays). Disk: the work
+    directory holds the weighted part of every tile, a little more than the output in float32.
 
 Work directory and resume
     Finished tiles are kept in a work directory next to the output (``OUT.tiles/``): ``plan.json``
