@@ -4,6 +4,7 @@ Run from the repository root (../shared/data beside it):
 
     python benchmarks/quality.py                                   # standard cases, default preset + all baselines
     python benchmarks/quality.py --presets default faithful --cases pavia/ikonos/4   # the authors' schedule (~1 h a case)
+    python benchmarks/quality.py --validation                      # the scenes the default was not tuned on
 
 It is `pfs2c2 benchmark` plus the bookkeeping of docs/benchmarks.md: the table is printed, written
 to docs/benchmarks.md between markers named after the presets, and to docs/benchmark_<presets>.csv.
@@ -15,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pfs2c2.benchmark import STANDARD_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown, update_doc
+from pfs2c2.benchmark import STANDARD_CASES, VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown, update_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -23,11 +24,14 @@ DATA = ROOT.parent / "shared" / "data"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", nargs="+", default=list(STANDARD_CASES), help="scene/sensor/ratio[/snr_db]")
+    parser.add_argument("--cases", nargs="+", help="scene/sensor/ratio[/snr_db] (default: the standard cases)")
+    parser.add_argument("--validation", action="store_true", help="run the validation cases (scenes the default was not tuned on)")
     parser.add_argument("--presets", nargs="+", default=["default"])
     parser.add_argument("--baselines", nargs="*", help="default: all (give none for PFS2C2 only)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/")
     args = parser.parse_args()
+    if args.cases is None:
+        args.cases = list(VALIDATION_CASES if args.validation else STANDARD_CASES)
     methods = method_table(args.presets, args.baselines)
     rows = []
     for spec in args.cases:
@@ -36,9 +40,11 @@ def main() -> None:
     section = to_markdown(rows, environment(), command.strip())
     print(section)
     if not args.no_doc:
-        key = "quality " + ",".join(args.presets)
-        update_doc(ROOT / "docs" / "benchmarks.md", key, f"## Benchmark: presets {', '.join(args.presets)}\n\n{section}")
-        (ROOT / "docs" / f"benchmark_{'_'.join(args.presets)}.csv").write_text(to_csv(rows))
+        key = "quality " + ",".join(args.presets) + (" validation" if args.validation else "")
+        title = f"## Benchmark: presets {', '.join(args.presets)}" + (", validation cases" if args.validation else "")
+        update_doc(ROOT / "docs" / "benchmarks.md", key, f"{title}\n\n{section}")
+        suffix = "_validation" if args.validation else ""
+        (ROOT / "docs" / f"benchmark_{'_'.join(args.presets)}{suffix}.csv").write_text(to_csv(rows))
 
 
 if __name__ == "__main__":

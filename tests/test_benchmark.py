@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from pfs2c2 import InputError
-from pfs2c2.benchmark import Case, environment, make_problem, method_table, run_case, summary, to_csv, to_markdown
+from pfs2c2.benchmark import VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, summary, to_csv, to_markdown
 from pfs2c2.cli import main
 
 from .conftest import DATA, data_path
@@ -21,6 +21,17 @@ def test_case_parsing():
                          ("pavia/ikonos/1", ">= 2"), ("pavia/ikonos", "scene/sensor/ratio")]:
         with pytest.raises(InputError, match=message):
             Case.parse(bad)
+
+
+@pytest.mark.parametrize("spec", VALIDATION_CASES)
+def test_validation_cases_build_from_the_shared_data(spec):
+    data_path("hsi/jasperRidge_100x100x198.npy")
+    problem = make_problem(Case.parse(spec), DATA)
+    C, H, W = problem.reference.shape
+    r = problem.case.ratio
+    assert problem.lr_hsi.shape == (C, H // r, W // r) and problem.hr_msi.shape[1:] == (H, W)
+    assert problem.srf_support.shape == (C, problem.hr_msi.shape[0]) and problem.srf_support.any(axis=0).all()
+    assert (problem.reference >= 0).all() and problem.reference.max() <= 1
 
 
 def test_one_real_case_with_cheap_methods_writes_consistent_tables():

@@ -135,3 +135,43 @@ def test_hold_out_selection_keeps_the_best_scoring_state_and_stops_early(problem
         assert scores[-1]["iteration"] <= stopped[0]["iteration"]
     else:
         assert scores[-1]["iteration"] == 400
+
+
+def retrain_config() -> FusionConfig:
+    cfg = small_config(holdout_fraction=0.2, holdout_retrain=True)
+    cfg.stage3 = StageConfig(300, 2e-3, 150, patience=0)
+    return cfg
+
+
+def chosen_iterations(history) -> int:
+    event = next(r for r in history if r.get("stage") == 4 and "event" in r)
+    return int(event["event"].split("for the ")[1].split()[0])
+
+
+def test_retrain_runs_stage_3_again_on_all_pixels_for_the_chosen_length(problem):
+    lr, hr = problem
+    result = fuse(lr, hr, config=retrain_config())
+    scores = [r for r in result.history if "holdout_mse" in r]
+    best = min(scores, key=lambda r: r["holdout_mse"])["iteration"]
+    assert chosen_iterations(result.history) == best
+    stage4 = [r for r in result.history if r["stage"] == 4 and "loss" in r]
+    assert stage4 and max(r["iteration"] for r in stage4) == best
+    assert "stage4" in result.timings
+    no_retrain = fuse(lr, hr, config=small_config(holdout_fraction=0.2, holdout_retrain=False, stage3=retrain_config().stage3))
+    assert not any(r["stage"] == 4 for r in no_retrain.history)
+    assert np.abs(result.fused - no_retrain.fused).max() > 1e-4  # the held-out pixels changed the result
+
+
+def test_resume_inside_the_retraining_is_bit_identical(problem, tmp_path):
+    lr, hr = problem
+    reference = fuse(lr, hr, config=retrain_config())
+    n = chosen_iterations(reference.history)
+    assert n >= 60, "the test needs a retraining long enough to checkpoint inside it"
+    ckpt = tmp_path / "run.ckpt"
+    with pytest.raises(Interrupt):
+        fuse(lr, hr, config=retrain_config(), checkpoint=ckpt, checkpoint_every=0, callback=interrupt_at(4, n - 5))
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["stage"] == 4 and saved["selection"]["stop_at"] == n
+    resumed = fuse(lr, hr, config=retrain_config(), checkpoint=ckpt, resume=True)
+    np.testing.assert_array_equal(resumed.fused, reference.fused)
+    assert resumed.history == reference.history

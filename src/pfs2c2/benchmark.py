@@ -38,11 +38,18 @@ SCENE_SENSORS: dict[str, tuple[str, ...]] = {
     "aviris": ("sentinel2",),
     "cave": ("nikon",),
     "paris": ("ali",),
+    "jasper": ("landsat8", "sentinel2"),
+    "muufl": ("quickbird", "worldview3"),
 }
 
 #: Standard case list: 4 scenes x ratios 4 and 8 x 4 sensors, no noise (+ the real Paris pair).
 STANDARD_CASES = ("pavia/ikonos/4", "pavia/ikonos/8", "pavia/worldview2/4", "samson/sentinel2/4", "samson/sentinel2/8",
                   "aviris/sentinel2/4", "aviris/sentinel2/8", "cave/nikon/4", "cave/nikon/8", "paris/ali/3")
+
+#: Validation cases: scenes and sensors the default preset's choices were *not* tuned on, to check
+#: that a change which helps the standard cases also helps elsewhere.
+VALIDATION_CASES = ("jasper/landsat8/4", "jasper/landsat8/8", "jasper/sentinel2/4", "muufl/quickbird/4",
+                    "muufl/worldview3/4", "muufl/worldview3/8")
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,16 @@ def load_reference(scene: str, data: Path) -> tuple[np.ndarray, np.ndarray, str]
     if scene == "cave":
         x = scipy.io.loadmat(_need(data / "hsi/cave_chart_and_stuffed_toy_ms_256.mat"))["NRD"].astype(np.float32) / 65535
         return x[64:192, 64:192].transpose(2, 0, 1).copy(), np.arange(400, 701, 10.0), "CAVE chart_and_stuffed_toy 128x128x31 crop"
+    if scene == "jasper":
+        d = scipy.io.loadmat(_need(data / "hsi/jasperRidge2_R198.mat"))
+        x = _unit(np.load(_need(data / "hsi/jasperRidge_100x100x198.npy"))).transpose(2, 0, 1)
+        table = np.loadtxt(_need(data / "wavelengths/aviris_224_gatorsense.csv"), delimiter=",", skiprows=1)
+        wl = table[d["SlectBands"].ravel().astype(int) - 1, 1]
+        return x, wl, "AVIRIS Jasper Ridge 100x100x198"
+    if scene == "muufl":
+        d = scipy.io.loadmat(_need(data / "hsi/muufl_casi_51x88x72_gatorsense.mat"))
+        x = _unit(np.clip(d["hsi_img_sub"], 0, None)).transpose(2, 0, 1)[:, :48]  # 48 rows: divisible by 4 and 8
+        return x, d["wavelengths"].ravel().astype(np.float64), "CASI MUUFL Gulfport 48x88x72 (negatives clipped)"
     raise InputError(f"unknown scene {scene!r}; choose one of {', '.join(SCENE_SENSORS)}")
 
 
@@ -140,6 +157,15 @@ def sensor_srf(sensor: str, wavelengths: np.ndarray, data: Path) -> tuple[np.nda
     if sensor == "sentinel2":
         bands = ["B2", "B3", "B4", "B5", "B6", "B7", "B8"] if wavelengths.max() < 1000 else ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
         return load_srf("sentinel2a", wavelengths, bands=bands), f"Sentinel-2A {bands[0]}-{bands[-1]} ({len(bands)} bands)"
+    if sensor == "landsat8":
+        bands = ["B1_coastal", "B2_blue", "B3_green", "B4_red", "B5_nir", "B6_swir1", "B7_swir2"]
+        return load_srf(str(_need(data / "srf/sensors/L8_OLI_rsr.csv")), wavelengths, bands=bands), "Landsat-8 OLI B1-B7"
+    if sensor == "quickbird":
+        bands = ["blue", "green", "red", "nir"]
+        return load_srf(str(_need(data / "srf/sensors/QuickBird2_rsr.csv")), wavelengths, bands=bands), "QuickBird B/G/R/NIR"
+    if sensor == "worldview3":
+        bands = ["coastal", "blue", "green", "yellow", "red", "rededge", "nir1", "nir2"]
+        return load_srf(str(_need(data / "srf/sensors/WorldView3_rsr.csv")), wavelengths, bands=bands), "WorldView-3 VNIR (8 bands)"
     if sensor == "nikon":
         return load_srf(str(_need(data / "srf/hsi_grid/nikon_d700_cave31_31x3.csv")), wavelengths), "Nikon D700 RGB"
     raise InputError(f"unknown benchmark sensor {sensor!r}")

@@ -91,6 +91,20 @@ def _read_cube(spec: str) -> tuple[np.ndarray, Any]:
     return read_cube(spec)
 
 
+def _run_config(preset: str, config_path: str | None, seed: int | None, device: str | None) -> Any:
+    """The preset, overlaid with a YAML file and the --seed/--device options, validated."""
+    from .config import FusionConfig
+
+    cfg = FusionConfig.preset_config(preset)
+    if config_path:
+        cfg = FusionConfig.from_yaml(config_path, base=cfg)
+    if seed is not None:
+        cfg.seed = seed
+    if device is not None:
+        cfg.device = device
+    return cfg.validate()
+
+
 class _Progress:
     """tqdm bars, one per stage; silent when stderr is not a terminal."""
 
@@ -105,7 +119,8 @@ class _Progress:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = self._tqdm(total=total, desc=f"stage {stage}/3", unit="it", disable=None, leave=True)
+            desc = f"stage {stage}/3" if stage <= 3 else "stage 3, all pixels"
+            self.bar = self._tqdm(total=total, desc=desc, unit="it", disable=None, leave=True)
         self.bar.update(iteration - self.bar.n)
         self.bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
 
@@ -229,7 +244,6 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
     `pfs2c2 report` on the folder) and no no-reference indices in run.json.
     """
     plots = not no_plots
-    from .config import FusionConfig
     from .fusion import fuse as run_fusion
     from .io import atomic_write, write_cube
     from .masks import valid_pixels
@@ -249,14 +263,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         overwrite = overwrite or (resume and _tile_work_dir(out).exists())
         _refuse_existing([out, *sidecars, *pngs], overwrite)
         check_output_path(out)
-        cfg = FusionConfig.preset_config(preset)
-        if config_path:
-            cfg = FusionConfig.from_yaml(config_path, base=cfg)
-        if seed is not None:
-            cfg.seed = seed
-        if device is not None:
-            cfg.device = device
-        cfg.validate()
+        cfg = _run_config(preset, config_path, seed, device)
         scene = _tiling_scene(hsi_spec, msi_spec, ratio, tile_size, overlap, max_memory, workers, scheduler, per_tile_operators)
         if scene is not None:
             if validate:
@@ -617,20 +624,12 @@ def batch(manifest: str, preset: str, config_path: str | None, seed: int | None,
     .config.yaml, .run.json (and .metrics.json with a reference). A scene that fails does not stop the
     others; the exit code is then 1. With --resume, scenes whose output exists are skipped.
     """
-    from .config import FusionConfig
     from .distributed import make_executor, run_jobs
     from .tiling import TileProgress, open_scene
 
     with user_errors():
         rows = _read_manifest(Path(manifest))
-        cfg = FusionConfig.preset_config(preset)
-        if config_path:
-            cfg = FusionConfig.from_yaml(config_path, base=cfg)
-        if seed is not None:
-            cfg.seed = seed
-        if device is not None:
-            cfg.device = device
-        cfg.validate()
+        cfg = _run_config(preset, config_path, seed, device)
         if workers is not None and scheduler is not None:
             raise ValueError("give --workers (a new local cluster) or --scheduler (an existing one), not both")
         jobs, extras = [], {}

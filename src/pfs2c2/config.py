@@ -71,10 +71,12 @@ class FusionConfig:
             PSF learned in stage 2 (to what the stage-1 MLP leaves), instead of keeping the stage-1 fit
             made through the PSF's starting guess (ours).
         holdout_fraction: share of the valid LR pixels left out of every loss; stage 3 is scored on
-            them (``|SpaDown(SpeUp(MSI)) - LR-HSI|^2``), ends with its best-scoring modules and stops
-            early by ``stage3.patience`` (ours; 0 = train on all pixels, no selection). Off by default:
-            over the nine standard cases 0.15 gave 46.68 dB mean against 46.73 dB without it (it
-            helps SAMSON at ratio 8 by 0.4 dB and costs CAVE at ratio 4 0.6 dB); docs/benchmarks.md.
+            them (``|SpaDown(SpeUp(MSI)) - LR-HSI|^2``) every 50 iterations, keeps its best-scoring
+            modules and stops early by ``stage3.patience`` (ours; 0 = train on all pixels, no
+            selection). It stops stage 3 from overfitting when the LR grid is small (ratio 8).
+        holdout_retrain: once the hold-out has chosen stage 3's length, run stage 3 again from its
+            start on all LR pixels for that many iterations, so no pixel is lost to the selection
+            (ours; recorded as stage 4 in the history). Without it the held-out pixels stay unused.
         output_activation: last activation of SpeUp, "leaky_relu" (authors) or "none".
         psf_size: side of the learned PSF in HR pixels (None = ratio).
         psf_init: start of a learned PSF, "uniform" (authors) or "gaussian" (FWHM = ratio).
@@ -103,6 +105,7 @@ class FusionConfig:
     linear_skip: bool = True
     refit_linear: bool = True
     holdout_fraction: float = 0.0
+    holdout_retrain: bool = True
     output_activation: str = "leaky_relu"
     psf_size: int | None = None
     psf_init: str = "uniform"
@@ -142,6 +145,7 @@ class FusionConfig:
                 learn_srf_gain=False,
                 refit_linear=False,
                 holdout_fraction=0.0,
+                holdout_retrain=False,
                 log_every=1000,
             )
         raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")

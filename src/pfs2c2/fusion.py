@@ -41,6 +41,13 @@ SNAPSHOT_EVERY = 25
 VALIDATE_EVERY = 50
 """Iterations between hold-out scores in stage 3."""
 
+RETRAIN_STAGE = 4
+"""Stage number (history, checkpoints, timings) of stage 3 run again on all pixels after the hold-out
+has chosen its length (``FusionConfig.holdout_retrain``)."""
+
+FINISHED = 5
+"""Stage number of a checkpoint written after training ended."""
+
 
 def _copy_states(modules: dict[str, nn.Module]) -> dict[str, dict[str, torch.Tensor]]:
     return {name: {k: v.detach().clone() for k, v in m.state_dict().items()} for name, m in modules.items()}
@@ -61,7 +68,8 @@ class FusionResult:
         srf_gain: ``(c,)`` gain per MSI band such that ``MSI ~= HSI @ (srf * srf_gain)`` in the inputs' units.
         ratio: spatial scale factor used.
         history: one record per logged iteration: ``stage``, ``iteration``, ``loss`` and each loss term.
-        timings: seconds per stage (``stage1``, ``stage2``, ``stage3``) and ``total``.
+        timings: seconds per stage (``stage1``, ``stage2``, ``stage3``, ``stage4`` = stage 3 again on all
+            pixels when a hold-out chose its length) and ``total``.
         config: the resolved configuration.
         device: the torch device the run used.
         psf_learned, srf_learned: whether the operator was learned (blind) or given.
@@ -187,13 +195,8 @@ class _Trainer:
             holdout.ravel()[pick] = True
         self.full_lr_mask = None if lr_valid.all() else torch.from_numpy(lr_valid.astype(np.float32))[None, None].to(device)
         self.holdout_mask = torch.from_numpy(holdout.astype(np.float32))[None, None].to(device) if n_holdout else None
-        lr_valid = lr_valid & ~holdout
-        all_valid = bool(lr_valid.all() and msi_valid.all())
-        to_mask = lambda m: None if all_valid else torch.from_numpy(m.astype(np.float32))[None, None].to(device)  # noqa: E731
-        self.lr_mask = to_mask(lr_valid)
-        self.hr_mask = to_mask(msi_valid)
-        self.hr_pair_mask = to_mask(msi_valid & np.kron(lr_valid, np.ones((ratio, ratio), bool)).astype(bool))
-        self.valid_index = torch.from_numpy(np.flatnonzero(lr_valid.ravel())).to(device)
+        self.all_lr_valid = lr_valid
+        self._use_pixels(lr_valid & ~holdout)
 
         k = cfg.psf_size or ratio
         if psf_known is not None:
@@ -221,8 +224,19 @@ class _Trainer:
         # the HR terms can be computed on a random subset of LR pixels and their ratio x ratio blocks;
         # exact when the PSF is ratio x ratio (blocks do not overlap), so only then
         self.sampled = cfg.batch_fraction < 1.0 and self.B.psf.shape[-1] == ratio
-        self.batch_pixels = max(1, round(cfg.batch_fraction * len(self.valid_index)))
         self.generator = torch.Generator().manual_seed(cfg.seed)
+
+    def _use_pixels(self, lr_valid: np.ndarray) -> None:
+        """Train on the LR pixels where ``lr_valid`` ``(h, w)`` is True (and their HR blocks): sets the
+        loss masks and the pool the HR batches are drawn from."""
+        r, msi_valid, device = self.ratio, self.msi_valid, self.device
+        all_valid = bool(lr_valid.all() and msi_valid.all())
+        to_mask = lambda m: None if all_valid else torch.from_numpy(m.astype(np.float32))[None, None].to(device)  # noqa: E731
+        self.lr_mask = to_mask(lr_valid)
+        self.hr_mask = to_mask(msi_valid)
+        self.hr_pair_mask = to_mask(msi_valid & np.kron(lr_valid, np.ones((r, r), bool)).astype(bool))
+        self.valid_index = torch.from_numpy(np.flatnonzero(lr_valid.ravel())).to(device)
+        self.batch_pixels = max(1, round(self.cfg.batch_fraction * len(self.valid_index)))
 
     def hr_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """MSI and LR-HSI for the HR loss terms of one iteration, with their masks.
@@ -253,7 +267,8 @@ class _Trainer:
             self.last_save = time.perf_counter()
 
     def _run(self, stage: int, sched: StageConfig, modules: list[nn.Module], step: Callable[[], dict[str, torch.Tensor]],
-             validate: Callable[[], float] | None = None) -> None:
+             validate: Callable[[], float] | None = None, stop_at: int | None = None,
+             keep: dict[str, Any] | None = None) -> dict[str, Any]:
         """Adam on ``modules`` for one stage, with roll-back on divergence and periodic checkpoints.
 
         Every ``SNAPSHOT_EVERY`` iterations whose loss is finite, the state at the start of that
@@ -265,12 +280,17 @@ class _Trainer:
         With ``validate`` (a score, lower is better, computed without training on it), the modules are
         scored every ``VALIDATE_EVERY`` iterations; the stage stops once the score has not improved for
         ``sched.patience`` iterations (0 = never stops early) and ends with the best-scoring modules.
+
+        ``stop_at`` ends the stage after that many iterations, on ``sched``'s learning-rate schedule.
+        ``keep`` is stored with every snapshot (so it survives a resume). Returns the selection:
+        ``iteration`` (of the kept modules), ``score`` and ``keep``'s entries.
         """
         cfg = self.cfg
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=sched.lr) if params else None
         start_it, lr_scale, retries, elapsed = 0, 1.0, 0, 0.0
-        selection: dict[str, Any] = {"score": float("inf"), "iteration": 0, "modules": None}
+        selection: dict[str, Any] = {"score": float("inf"), "iteration": 0, "modules": None, **(keep or {})}
+        end = sched.iterations if stop_at is None else min(stop_at, sched.iterations)
         resume = self.resume_state
         if resume is not None and resume.stage == stage:
             resume.restore(self._modules(), opt, self.generator)
@@ -279,9 +299,9 @@ class _Trainer:
             selection = dict(resume.selection) if resume.selection else selection
             self.resume_state = None
         start = time.perf_counter() - elapsed
-        if opt is None or sched.iterations == 0:
+        if opt is None or end == 0:
             self.timings[f"stage{stage}"] = 0.0
-            return
+            return selection
         every = cfg.log_every
         tick = max(1, sched.iterations // 200)
         best = float("inf")
@@ -303,7 +323,7 @@ class _Trainer:
                 selection.update(score=score, iteration=it, modules=_copy_states(self._modules()))
             return sched.patience > 0 and it - selection["iteration"] >= sched.patience
 
-        while it < sched.iterations:
+        while it < end:
             if validate is not None and it % VALIDATE_EVERY == 0 and (it > start_it or selection["modules"] is None) and judge(it):
                 self.history.append({"stage": stage, "iteration": it, "event": f"stopped: hold-out error not improved since iteration {selection['iteration']}"})
                 break
@@ -313,7 +333,7 @@ class _Trainer:
             opt.zero_grad(set_to_none=True)
             terms = step()
             loss = sum(terms.values())
-            last = it == sched.iterations - 1
+            last = it == end - 1
             report = self.callback is not None and (it % tick == 0 or last)
             # reading the loss makes a GPU wait: do it only where it is needed (snapshots, logs, progress);
             # a NaN between two checks spoils the parameters, which the next check sees and rolls back
@@ -352,28 +372,35 @@ class _Trainer:
                 record.update({name: v.item() for name, v in terms.items()})
                 self.history.append(record)
             if report:
-                self.callback(stage, it + 1, sched.iterations, value)
+                self.callback(stage, it + 1, end, value)
             it += 1
         if validate is not None:
-            if it == sched.iterations:
+            if it == end:
                 judge(it)
             if selection["modules"] is not None:
                 for name, module in self._modules().items():
                     module.load_state_dict(selection["modules"][name])
                 self.history.append({"stage": stage, "iteration": it, "event": f"kept the modules of iteration {selection['iteration']} (best hold-out error)"})
         self.timings[f"stage{stage}"] = time.perf_counter() - start
+        return selection
 
     def train(self) -> None:
         """Run the three stages (from the checkpointed stage when resuming)."""
         first = self.resume_state.stage if self.resume_state is not None else 1
-        if self.resume_state is not None and first > 3:
+        if self.resume_state is not None and first == FINISHED:
             self.resume_state.restore(self._modules(), None, self.generator)
             self.history, self.timings = list(self.resume_state.history), dict(self.resume_state.timings)
-        for stage, run_stage in ((1, self.stage1), (2, self.stage2), (3, self.stage3)):
+            return
+        chosen = None
+        if first == RETRAIN_STAGE:
+            chosen = self.resume_state.selection["stop_at"]
+        for stage in (1, 2, 3):
             if stage >= first:
-                run_stage()
-        if self.checkpoint is not None and first <= 3:
-            self._save(TrainingState.capture(4, 0, self._modules(), None, self.generator,
+                chosen = (self.stage1, self.stage2, self.stage3)[stage - 1]()
+        if self.holdout_mask is not None and self.cfg.holdout_retrain and chosen is not None:
+            self.retrain(chosen)
+        if self.checkpoint is not None:
+            self._save(TrainingState.capture(FINISHED, 0, self._modules(), None, self.generator,
                                              history=list(self.history), timings=dict(self.timings)))
 
     def stage1(self) -> None:
@@ -404,13 +431,56 @@ class _Trainer:
 
         self._run(2, self.cfg.stage2, [self.R, self.B], step)
 
-    def stage3(self) -> None:
-        """Optimise all four modules under the cycle constraints."""
+    def stage3(self) -> int | None:
+        """Optimise all four modules under the cycle constraints.
+
+        Returns the number of iterations chosen on the hold-out pixels (None without a hold-out).
+        """
         cfg = self.cfg
-        learn_degradation = any(p.requires_grad for m in (self.R, self.B) for p in m.parameters())
-        if cfg.linear_skip and cfg.refit_linear:
+        start = self.resume_state is None or self.resume_state.stage != 3
+        if start:
+            self._refit_linear()
+        # the state stage 3 starts from, kept (also in checkpoints) for the retraining on all pixels
+        keep = {"start": _copy_states(self._modules())} if start and self.holdout_mask is not None and cfg.holdout_retrain else {}
+        validate = None
+        if self.holdout_mask is not None:
+            n = self.holdout_mask.sum()
+
+            @torch.no_grad()
+            def validate() -> float:
+                """Mean squared error of SpaDown(SpeUp(MSI)) against the held-out LR-HSI pixels."""
+                return float((((self.B(self.F(self.Z)) - self.Y) ** 2) * self.holdout_mask).sum() / (n * self.Y.shape[1]))
+
+        selection = self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], self._stage3_step(), validate, keep=keep)
+        if validate is None:
+            return None
+        self._stage3_start = selection.get("start")
+        return int(selection["iteration"])
+
+    def retrain(self, iterations: int) -> None:
+        """Stage 3 again from its start, on all LR pixels (the hold-out included), for ``iterations``
+        (the length the hold-out chose), on stage 3's learning-rate schedule."""
+        resuming = self.resume_state is not None and self.resume_state.stage == RETRAIN_STAGE
+        self._use_pixels(self.all_lr_valid)
+        if not resuming:
+            for name, module in self._modules().items():
+                module.load_state_dict(self._stage3_start[name])
+            self._refit_linear()
+            self.history.append({"stage": RETRAIN_STAGE, "iteration": 0,
+                                 "event": f"stage 3 again on all pixels for the {iterations} iterations the hold-out chose"})
+        self._run(RETRAIN_STAGE, self.cfg.stage3, [self.F, self.G, self.R, self.B], self._stage3_step(),
+                  stop_at=iterations, keep={"stop_at": iterations})
+
+    def _refit_linear(self) -> None:
+        """Refit SpeUp's linear path through the current PSF (``refit_linear``), keeping the MLP."""
+        if self.cfg.linear_skip and self.cfg.refit_linear:
             with torch.no_grad():
                 self.F.init_linear(self.B(self.Z), self.Y, self.lr_mask, keep_mlp=True)
+
+    def _stage3_step(self) -> Callable[[], dict[str, torch.Tensor]]:
+        """The loss terms of one stage-3 iteration, on the pixels in use (see :meth:`_use_pixels`)."""
+        cfg = self.cfg
+        learn_degradation = any(p.requires_grad for m in (self.R, self.B) for p in m.parameters())
 
         def step() -> dict[str, torch.Tensor]:
             lr_msi_spatial = self.B(self.Z)
@@ -428,16 +498,7 @@ class _Trainer:
                 terms["fused_spectral"] = cfg.spectral_consistency_weight * masked_l1(self.R(fused), z, hr_mask)
             return terms
 
-        validate = None
-        if self.holdout_mask is not None:
-            n = self.holdout_mask.sum()
-
-            @torch.no_grad()
-            def validate() -> float:
-                """Mean squared error of SpaDown(SpeUp(MSI)) against the held-out LR-HSI pixels."""
-                return float((((self.B(self.F(self.Z)) - self.Y) ** 2) * self.holdout_mask).sum() / (n * self.Y.shape[1]))
-
-        self._run(3, cfg.stage3, [self.F, self.G, self.R, self.B], step, validate)
+        return step
 
     @torch.no_grad()
     def fused(self) -> np.ndarray:

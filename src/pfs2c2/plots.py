@@ -511,7 +511,7 @@ def _draw_loss_stage(ax: Axes, stage: int, data: Mapping[str, np.ndarray]) -> No
     for i, k in enumerate(terms):
         ax.plot(it, data[k], color=tab(i % 10), lw=1.1, label=k)
     _log_y(ax, [data[k] for k in data if k != "iteration"])
-    ax.set_title(f"stage {stage}", fontsize=10)
+    ax.set_title(f"stage {stage}" if stage <= 3 else "stage 3 again, all pixels", fontsize=10)
     ax.set_xlabel("iteration")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
