@@ -42,3 +42,13 @@ def test_noise_has_requested_snr():
 def test_bad_srf_shape_is_rejected():
     with pytest.raises(ValueError, match="expected"):
         simulate(np.ones((5, 8, 8)), 2, np.ones((4, 2)))
+
+
+def test_a_psf_that_does_not_sum_to_one_is_refused_not_rescaled():
+    from pfs2c2 import InputError
+
+    cube, srf = np.random.default_rng(0).random((6, 8, 8)), np.eye(6)[:, :2] + 0.1
+    with pytest.raises(InputError, match="sums to 4"):
+        simulate(cube, 2, srf, psf=np.ones((2, 2)))
+    kept = simulate(cube, 2, srf, psf=np.full((2, 2), 0.25))
+    np.testing.assert_allclose(kept.psf, 0.25)

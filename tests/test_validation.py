@@ -456,3 +456,15 @@ def test_check_output_path(tmp_path):
     check_output_path(tmp_path / "fused.tif")
     with pytest.raises(pfs2c2.InputError, match="does not exist"):
         check_output_path(tmp_path / "missing" / "fused.tif")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["fuse", "--hsi", "a.npy", "--msi", "b.npy", "--ratio", "2.5", "--out", "x.tif"], "'2.5' is not a valid integer"),
+    (["fuse", "--bogus"], "No such option '--bogus'"),
+    (["fuse", "--hsi", "a.npy"], "Missing option"),
+    (["nosuch"], "No such command"),
+])
+def test_cli_usage_errors_are_one_line_too(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("Error: ") and message in err[0] and "--help" in err[0]

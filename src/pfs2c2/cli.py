@@ -855,6 +855,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pfs2c2`` command; returns the exit code (tests call it in-process)."""
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="pfs2c2", standalone_mode=False)
+    except click.UsageError as exc:
+        # one line, like every other input error, instead of click's usage block
+        command = exc.ctx.command_path if exc.ctx is not None else "pfs2c2"
+        click.echo(f"Error: {exc.format_message()} (see '{command} --help')", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code

@@ -9,6 +9,7 @@ import numpy as np
 
 from .fusion import Layout, check_srf, to_chw
 from .physics import add_noise, blur_downsample, check_psf, crop_to_ratio, gaussian_psf
+from .validation import check_known_psf
 
 
 @dataclass
@@ -48,7 +49,8 @@ def simulate(
         reference: HR-HSI ``(C, H, W)`` or ``(H, W, C)`` per ``layout``; cropped to a multiple of ``ratio``.
         ratio: spatial scale factor (integer >= 2).
         srf: ``(C, c)`` spectral response matrix; columns are normalised to sum 1.
-        psf: ``(k, k)`` PSF; default Gaussian with FWHM = ratio on a ``ratio x ratio`` kernel.
+        psf: ``(k, k)`` PSF summing to 1 (within 1%; refused otherwise, not rescaled); default Gaussian
+            with FWHM = ratio on a ``ratio x ratio`` kernel.
         snr_db: if given, white Gaussian noise at this SNR (dB, per band) is added to both images.
         layout: axis order of ``reference`` and of the returned cubes.
         seed: seed of the noise.
@@ -68,6 +70,8 @@ def simulate(
     if m.shape[1] >= m.shape[0]:
         raise ValueError(f"the SRF maps {m.shape[0]} HSI bands to {m.shape[1]} MSI bands; the MSI needs fewer bands")
     m = m / m.sum(0, keepdims=True)
+    if psf is not None:
+        check_known_psf(psf, ratio)
     kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio)
     lr = blur_downsample(x, kernel, ratio)
     hr = np.einsum("chw,cm->mhw", x, m)

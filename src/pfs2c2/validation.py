@@ -111,7 +111,7 @@ def check_fusion_inputs(
     if srf_support is not None:
         _check_srf(srf_support, C, c, "SRF support")
     if psf is not None:
-        _check_psf(psf, r)
+        check_known_psf(psf, r)
     for cube, name, mask, mask_name in ((y, "LR-HSI", hsi_mask, "hsi_mask"), (z, "HR-MSI", msi_mask, "msi_mask")):
         _check_values(cube, name, mask, mask_name, mask_nonfinite)
 
@@ -190,7 +190,9 @@ def _check_srf(m: Any, C: int, c: int, what: str) -> None:
         )
 
 
-def _check_psf(k: Any, ratio: int) -> None:
+def check_known_psf(k: Any, ratio: int) -> None:
+    """Refuse a given ``(k, k)`` PSF that is not square, too small, off-centre, negative, non-finite or
+    more than ``PSF_SUM_RTOL`` from summing to 1 (never normalised silently). Raises InputError."""
     a = _numpy(k)
     if a.dtype.kind not in "biuf":
         raise InputError(f"PSF must hold numbers, got {a.dtype} data")
