@@ -5,6 +5,7 @@ Run from the repository root (../shared/data beside it):
     python benchmarks/quality.py                                   # standard cases, default preset + all baselines
     python benchmarks/quality.py --presets default faithful --cases pavia/ikonos/4   # the authors' schedule (~1 h a case)
     python benchmarks/quality.py --validation                      # the scenes the default was not tuned on
+    python benchmarks/quality.py --box-psf                         # a blur none of the methods assumes
 
 It is `pfs2c2 benchmark` plus the bookkeeping of docs/benchmarks.md: the table is printed, written
 to docs/benchmarks.md between markers named after the presets, and to docs/benchmark_<presets>.csv.
@@ -16,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pfs2c2.benchmark import STANDARD_CASES, VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown, update_doc
+from pfs2c2.benchmark import BOX_PSF_CASES, STANDARD_CASES, VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown, update_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -26,12 +27,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", help="scene/sensor/ratio[/snr_db] (default: the standard cases)")
     parser.add_argument("--validation", action="store_true", help="run the validation cases (scenes the default was not tuned on)")
+    parser.add_argument("--box-psf", action="store_true", help="run the standard cases simulated with a box PSF (no method's guess)")
     parser.add_argument("--presets", nargs="+", default=["default"])
     parser.add_argument("--baselines", nargs="*", help="default: all (give none for PFS2C2 only)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/")
     args = parser.parse_args()
     if args.cases is None:
-        args.cases = list(VALIDATION_CASES if args.validation else STANDARD_CASES)
+        args.cases = list(VALIDATION_CASES if args.validation else BOX_PSF_CASES if args.box_psf else STANDARD_CASES)
+    tag = " validation" if args.validation else " box-psf" if args.box_psf else ""
     methods = method_table(args.presets, args.baselines)
     rows = []
     for spec in args.cases:
@@ -40,10 +43,10 @@ def main() -> None:
     section = to_markdown(rows, environment(), command.strip())
     print(section)
     if not args.no_doc:
-        key = "quality " + ",".join(args.presets) + (" validation" if args.validation else "")
-        title = f"## Benchmark: presets {', '.join(args.presets)}" + (", validation cases" if args.validation else "")
+        key = "quality " + ",".join(args.presets) + tag
+        title = f"## Benchmark: presets {', '.join(args.presets)}" + {"": "", " validation": ", validation cases", " box-psf": ", box PSF"}[tag]
         update_doc(ROOT / "docs" / "benchmarks.md", key, f"{title}\n\n{section}")
-        suffix = "_validation" if args.validation else ""
+        suffix = "_" + tag.strip().replace("-", "_") if tag else ""
         (ROOT / "docs" / f"benchmark_{'_'.join(args.presets)}{suffix}.csv").write_text(to_csv(rows))
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 
+import numpy as np
 import pytest
 
 from pfs2c2 import InputError
 from pfs2c2.benchmark import VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, summary, to_csv, to_markdown
 from pfs2c2.cli import main
+from pfs2c2.physics import gaussian_psf
 
 from .conftest import DATA, data_path
 
@@ -17,7 +19,11 @@ def test_case_parsing():
     assert Case.parse("pavia/ikonos/8") == Case("pavia", "ikonos", 8)
     assert Case.parse("samson/sentinel2/4/30").snr == 30.0
     assert Case.parse("samson/sentinel2/4/30").name == "samson/sentinel2/4/30dB"
-    for bad, message in [("mars/ikonos/4", "scene"), ("pavia/landsat/4", "benchmarked with"), ("pavia/ikonos/x", "integer"),
+    box = Case.parse("pavia/ikonos/4/box")
+    assert box.psf == "box" and box.name == "pavia/ikonos/4/box" and Case.parse("pavia/ikonos/4/30/box").snr == 30.0
+    np.testing.assert_allclose(box.true_psf(), 1 / 16)
+    np.testing.assert_allclose(Case.parse("pavia/ikonos/4").true_psf(), gaussian_psf(4))
+    for bad, message in [("mars/ikonos/4", "scene"), ("pavia/ikonos/4/blurry", "PSF one of"), ("pavia/landsat/4", "benchmarked with"), ("pavia/ikonos/x", "integer"),
                          ("pavia/ikonos/1", ">= 2"), ("pavia/ikonos", "scene/sensor/ratio")]:
         with pytest.raises(InputError, match=message):
             Case.parse(bad)
@@ -58,3 +64,11 @@ def test_cli_benchmark_runs_and_refuses_bad_cases(tmp_path, capsys):
     assert (tmp_path / "b" / "results.md").read_text().count("samson/sentinel2/8") == 1
     assert main(["benchmark", "--cases", "samson/sentinel2/8", "--methods", "bicubic", "--presets", "none",
                  "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 2  # results exist: no silent overwrite
+
+
+def test_box_psf_case_is_simulated_with_the_box():
+    data_path("hsi/abu-beach-4_pavia_rosis.mat")
+    problem = make_problem(Case.parse("pavia/worldview2/8/box"), DATA)
+    np.testing.assert_allclose(problem.true_psf, 1 / 64)
+    block_means = problem.reference.reshape(102, 12, 8, 12, 8).mean(axis=(2, 4))
+    np.testing.assert_allclose(problem.lr_hsi, block_means, rtol=1e-4, atol=1e-6)
