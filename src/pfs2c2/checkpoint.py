@@ -28,14 +28,15 @@ from torch import nn
 
 from .errors import InputError
 
-FORMAT = 1
+FORMAT = 2  # 2: stage 4 is the hold-out retraining, 5 = finished (1: 4 = finished)
 
 
 @dataclass
 class TrainingState:
     """Everything needed to continue a run from the start of ``iteration`` of ``stage``.
 
-    ``stage`` 4 means training finished: only the modules, history and timings matter.
+    ``stage`` 4 is stage 3 retrained on all pixels (hold-out runs); 5 means training finished: only the
+    modules, history and timings matter.
     """
 
     stage: int
