@@ -2,7 +2,7 @@
 
 Run from the repository root (../shared/data beside it):
 
-    python benchmarks/psf_decomposition.py                 # the nine box-PSF cases (~15 min on 2 cores)
+    python benchmarks/psf_decomposition.py                 # the nine box-PSF cases (~8 min on 2 idle cores)
     python benchmarks/psf_decomposition.py --cases pavia/ikonos/4 cave/nikon/8
 
 For each case it runs the default preset (blind), then linear regression + residual three times: with
