@@ -376,3 +376,13 @@ def test_cli_batch_fuses_every_row_and_reports_a_failing_scene(npy_pair, tmp_pat
     manifest.write_text("hsi,msi\nx,y\n")
     code, _, err = run(capsys, "batch", manifest)
     assert code == 2 and "hsi, msi, out" in err
+
+
+def test_tiled_inputs_are_checked_like_untiled_ones(tmp_path):
+    lr, hr = np.random.default_rng(0).random((12, 16, 16)), np.random.default_rng(1).random((3, 64, 64))
+    with pytest.raises(InputError, match="sums to 16"):
+        fuse_tiled(lr, hr, 4, psf=np.ones((4, 4)), tile_size=12)
+    with pytest.raises(InputError, match="psf_size 5"):
+        fuse_tiled(lr, hr, 4, config=FusionConfig(psf_size=5), tile_size=12)
+    with pytest.raises(InputError, match="does not exist"):
+        fuse_tiled(lr, hr, 4, tile_size=16, out=tmp_path / "missing" / "f.tif")

@@ -31,7 +31,7 @@ from .io.grids import ratio_from_shapes
 from .masks import block_all, masked_l1, valid_pixels
 from .modules import SpatialDown, SpatialUp, SpectralDown, SpectralUp
 from .physics import bicubic_upsample_tensor, check_psf, gaussian_psf
-from .validation import check_fusion_inputs
+from .validation import check_fusion_inputs, check_psf_size
 
 logger = logging.getLogger("pfs2c2")
 
@@ -593,8 +593,7 @@ def fuse(
     psf_known = None if psf is None else check_psf(psf, ratio)
     hsi_valid = _combine_mask(valid_pixels(y), hsi_mask, y.shape[1:], "hsi_mask")
     msi_valid = _combine_mask(valid_pixels(z), msi_mask, z.shape[1:], "msi_mask")
-    if cfg.psf_size is not None and (cfg.psf_size < ratio or (cfg.psf_size - ratio) % 2):
-        raise InputError(f"psf_size {cfg.psf_size} must be >= the ratio {ratio} and differ from it by an even number")
+    check_psf_size(cfg.psf_size, ratio)
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)

@@ -93,6 +93,7 @@ import numpy as np
 
 from .config import FusionConfig, StageConfig
 from .errors import InputError
+from .validation import check_known_psf, check_output_path, check_psf_size
 
 Window = tuple[int, int, int, int]
 """``(row_off, col_off, height, width)``, the form :func:`pfs2c2.io.read_cube` takes."""
@@ -1148,13 +1149,14 @@ def prepare_scene(
     C, c, r = scene.hsi_bands, scene.msi_bands, scene.ratio
     srf_known = None if srf is None else check_srf(srf, C, c)
     support = None if srf_support is None else check_srf(srf_support, C, c)
+    if psf is not None:
+        check_known_psf(psf, r)  # as fuse(): a PSF that does not sum to 1 is refused, not rescaled
     psf_known = None if psf is None else check_psf(psf, r)
-    if cfg.psf_size is not None and (cfg.psf_size < r or (cfg.psf_size - r) % 2):
-        raise InputError(f"psf_size {cfg.psf_size} must be >= the ratio {r} and differ from it by an even number")
+    check_psf_size(cfg.psf_size, r)
     psf_size = psf_known.shape[0] if psf_known is not None else (cfg.psf_size or r)
     margin = tile_margin(r, psf_size, cfg.residual_correction)
     if overlap is None:
-        overlap = 2 * margin + DEFAULT_BLEND
+        overlap = default_overlap(r, psf_size, cfg.residual_correction)
     if isinstance(overlap, bool) or int(overlap) != overlap or overlap < 1:
         raise InputError(f"--overlap must be a positive number of LR pixels, got {overlap!r}")
     overlap = int(overlap)
@@ -1178,8 +1180,7 @@ def prepare_scene(
             raise InputError(f"cannot write {out_path}: unknown extension {out_path.suffix or '(none)'!r}; supported: {', '.join(WRITE_EXTENSIONS)}")
         if out_path.exists() and not overwrite:
             raise FileExistsError(f"{out_path} exists; pass --overwrite to replace it")
-        if not out_path.parent.exists():
-            raise FileNotFoundError(f"output directory {out_path.parent} does not exist; create it first")
+        check_output_path(out_path)
         if meta is None and scene.hsi_meta is not None:
             nodata = scene.hsi_meta.nodata if scene.hsi_meta.nodata is not None and np.isfinite(scene.hsi_meta.nodata) else float("nan")
             meta = scene.hsi_meta.with_grid(scene.msi_meta).replace(source=None, nodata=nodata)

@@ -190,6 +190,12 @@ def _check_srf(m: Any, C: int, c: int, what: str) -> None:
         )
 
 
+def check_psf_size(psf_size: int | None, ratio: int) -> None:
+    """Refuse a learned-PSF side (``FusionConfig.psf_size``) that cannot be centred on an LR pixel."""
+    if psf_size is not None and (psf_size < ratio or (psf_size - ratio) % 2):
+        raise InputError(f"psf_size {psf_size} must be >= the ratio {ratio} and differ from it by an even number")
+
+
 def check_known_psf(k: Any, ratio: int) -> None:
     """Refuse a given ``(k, k)`` PSF that is not square, too small, off-centre, negative, non-finite or
     more than ``PSF_SUM_RTOL`` from summing to 1 (never normalised silently). Raises InputError."""
