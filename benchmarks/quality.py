@@ -22,6 +22,12 @@ from pfs2c2.benchmark import BOX_PSF_CASES, STANDARD_CASES, VALIDATION_CASES, Ca
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 
+#: Case sets chosen by a flag: flag -> (cases, doc section key suffix, section title suffix, CSV name suffix).
+CASE_SETS = {
+    "validation": (VALIDATION_CASES, " validation", ", validation cases", "_validation"),
+    "box_psf": (BOX_PSF_CASES, " box-psf", ", box PSF", "_box_psf"),
+}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,9 +38,9 @@ def main() -> None:
     parser.add_argument("--baselines", nargs="*", help="default: all (give none for PFS2C2 only)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/")
     args = parser.parse_args()
-    if args.cases is None:
-        args.cases = list(VALIDATION_CASES if args.validation else BOX_PSF_CASES if args.box_psf else STANDARD_CASES)
-    tag = " validation" if args.validation else " box-psf" if args.box_psf else ""
+    cases, key_suffix, title_suffix, csv_suffix = next(
+        (CASE_SETS[flag] for flag in CASE_SETS if getattr(args, flag)), (STANDARD_CASES, "", "", ""))
+    args.cases = args.cases or list(cases)
     methods = method_table(args.presets, args.baselines)
     rows = []
     for spec in args.cases:
@@ -43,11 +49,10 @@ def main() -> None:
     section = to_markdown(rows, environment(), command.strip())
     print(section)
     if not args.no_doc:
-        key = "quality " + ",".join(args.presets) + tag
-        title = f"## Benchmark: presets {', '.join(args.presets)}" + {"": "", " validation": ", validation cases", " box-psf": ", box PSF"}[tag]
+        key = "quality " + ",".join(args.presets) + key_suffix
+        title = f"## Benchmark: presets {', '.join(args.presets)}{title_suffix}"
         update_doc(ROOT / "docs" / "benchmarks.md", key, f"{title}\n\n{section}")
-        suffix = "_" + tag.strip().replace("-", "_") if tag else ""
-        (ROOT / "docs" / f"benchmark_{'_'.join(args.presets)}{suffix}.csv").write_text(to_csv(rows))
+        (ROOT / "docs" / f"benchmark_{'_'.join(args.presets)}{csv_suffix}.csv").write_text(to_csv(rows))
 
 
 if __name__ == "__main__":

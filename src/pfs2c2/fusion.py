@@ -391,12 +391,12 @@ class _Trainer:
             self.resume_state.restore(self._modules(), None, self.generator)
             self.history, self.timings = list(self.resume_state.history), dict(self.resume_state.timings)
             return
-        chosen = None
-        if first == RETRAIN_STAGE:
-            chosen = self.resume_state.selection["stop_at"]
-        for stage in (1, 2, 3):
-            if stage >= first:
-                chosen = (self.stage1, self.stage2, self.stage3)[stage - 1]()
+        if first <= 1:
+            self.stage1()
+        if first <= 2:
+            self.stage2()
+        # iterations the hold-out chose for stage 3 (None without a hold-out)
+        chosen = self.stage3() if first <= 3 else self.resume_state.selection["stop_at"]
         if self.holdout_mask is not None and self.cfg.holdout_retrain and chosen is not None:
             self.retrain(chosen)
         if self.checkpoint is not None:
