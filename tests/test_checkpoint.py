@@ -175,3 +175,30 @@ def test_resume_inside_the_retraining_is_bit_identical(problem, tmp_path):
     resumed = fuse(lr, hr, config=retrain_config(), checkpoint=ckpt, resume=True)
     np.testing.assert_array_equal(resumed.fused, reference.fused)
     assert resumed.history == reference.history
+
+
+def test_resume_inside_the_second_run_of_an_ensemble_is_bit_identical(problem, tmp_path):
+    lr, hr = problem
+    reference = fuse(lr, hr, config=small_config(ensemble=2))
+    ckpt = tmp_path / "run.ckpt"
+    stages = []
+
+    def interrupt_in_second_run(stage, iteration, total, loss):
+        if stages and stage < stages[-1]:
+            stages.append(-1)  # the second run has started
+        stages.append(stage)
+        if -1 in stages and stage == 2 and iteration >= 70:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        fuse(lr, hr, config=small_config(ensemble=2), checkpoint=ckpt, checkpoint_every=0, callback=interrupt_in_second_run)
+    first, second = ckpt, tmp_path / "run.ckpt.member1"
+    assert torch.load(first, weights_only=True)["stage"] == 5  # the first run finished
+    assert torch.load(second, weights_only=True)["stage"] == 2
+    with pytest.raises(InputError, match="exists from an earlier run"):
+        fuse(lr, hr, config=small_config(ensemble=2), checkpoint=ckpt)
+    resumed = fuse(lr, hr, config=small_config(ensemble=2), checkpoint=ckpt, resume=True)
+    np.testing.assert_array_equal(resumed.fused, reference.fused)
+    assert resumed.history == reference.history
+    assert not first.exists() and not second.exists()
+

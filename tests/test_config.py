@@ -43,6 +43,7 @@ def test_yaml_round_trip_and_overlay(tmp_path):
         ({"stage2": {"speed": 1}}, "unknown key"),
         ({"psf_init": "box"}, "psf_init"),
         ({"preset": "turbo"}, "unknown preset"),
+        ({"ensemble": 0}, "ensemble must be >= 1"),
     ],
 )
 def test_bad_config_values_are_named(data, message):

@@ -108,6 +108,23 @@ def test_same_seed_gives_identical_cpu_results_and_other_seed_differs():
     assert not np.array_equal(a.fused, c.fused)
 
 
+def test_ensemble_is_the_mean_of_runs_with_consecutive_seeds():
+    rng = np.random.default_rng(4)
+    lr, hr = rng.random((10, 6, 6)), rng.random((3, 24, 24))
+    runs = [fuse(lr, hr, config=tiny_config(seed=seed, device="cpu")) for seed in (7, 8)]
+    both = fuse(lr, hr, config=tiny_config(seed=7, device="cpu", ensemble=2))
+    np.testing.assert_array_equal(both.fused, np.mean([r.fused for r in runs], axis=0, dtype=np.float64).astype(np.float32))
+    np.testing.assert_allclose(both.psf, (runs[0].psf + runs[1].psf) / 2, rtol=1e-12)
+    np.testing.assert_allclose(both.srf, (runs[0].srf + runs[1].srf) / 2, rtol=1e-12)
+    assert both.history == [{**rec, "member": k} for k, r in enumerate(runs) for rec in r.history]
+    assert set(both.timings) == set(runs[0].timings)
+
+
+def test_default_preset_averages_two_runs_and_faithful_one():
+    assert FusionConfig().ensemble == 2
+    assert FusionConfig.preset_config("faithful").ensemble == 1
+
+
 def test_callback_sees_every_stage():
     seen = []
     rng = np.random.default_rng(3)

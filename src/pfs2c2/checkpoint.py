@@ -132,3 +132,24 @@ def load_checkpoint(path: str | Path, fingerprint_: str) -> TrainingState:
         )
     fields = {k: v for k, v in payload.items() if k not in ("format", "fingerprint")}
     return TrainingState(**fields)
+
+
+def member_checkpoint(path: str | Path, member: int) -> Path:
+    """Checkpoint file of run ``member`` of an ensemble (``FusionConfig.ensemble``): ``path`` itself
+    for the first run, ``PATH.member<k>`` beside it for the others."""
+    path = Path(path)
+    return path if member == 0 else path.with_name(f"{path.name}.member{member}")
+
+
+def checkpoint_files(path: str | Path) -> list[Path]:
+    """The checkpoint files of a run that exist: ``path`` and its ensemble members' files."""
+    path = Path(path)
+    prefix = f"{path.name}.member"
+    members = sorted(p for p in path.parent.iterdir() if p.name.startswith(prefix)) if path.parent.is_dir() else []
+    return [p for p in [path, *members] if p.exists()]
+
+
+def remove_checkpoint(path: str | Path) -> None:
+    """Delete a run's checkpoint files (``path`` and its ensemble members' files)."""
+    for file in checkpoint_files(path):
+        file.unlink(missing_ok=True)

@@ -106,20 +106,25 @@ def _run_config(preset: str, config_path: str | None, seed: int | None, device: 
 
 
 class _Progress:
-    """tqdm bars, one per stage; silent when stderr is not a terminal."""
+    """tqdm bars, one per stage (and per run of an ensemble); silent when stderr is not a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, runs: int = 1) -> None:
         from tqdm.auto import tqdm
 
         self._tqdm = tqdm
         self.bar: Any = None
         self.stage = 0
+        self.runs, self.run = runs, 0
 
     def __call__(self, stage: int, iteration: int, total: int, loss: float) -> None:
         if stage != self.stage:
             self.close()
+            if stage < self.stage:  # the next run of an ensemble starts
+                self.run += 1
             self.stage = stage
             desc = f"stage {stage}/3" if stage <= 3 else "stage 3, all pixels"
+            if self.runs > 1:
+                desc = f"run {self.run + 1}/{self.runs}, {desc}"
             self.bar = self._tqdm(total=total, desc=desc, unit="it", disable=None, leave=True)
         self.bar.update(iteration - self.bar.n)
         self.bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
@@ -244,6 +249,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
     `pfs2c2 report` on the folder) and no no-reference indices in run.json.
     """
     plots = not no_plots
+    from .checkpoint import checkpoint_files, remove_checkpoint
     from .fusion import fuse as run_fusion
     from .io import atomic_write, write_cube
     from .masks import valid_pixels
@@ -254,12 +260,12 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         sidecars = [out.with_name(n) for n in ("psf.csv", "srf.csv", "history.csv", "config.yaml", "run.json", "metrics.json")]
         pngs = [out.with_name("report.png")] if plots else []
         checkpoint = out.with_name(out.name + ".ckpt")
-        if checkpoint.exists() and not resume:
+        if checkpoint_files(checkpoint) and not resume:
             if not overwrite:
                 raise FileExistsError(f"{checkpoint} holds an interrupted run; pass --resume to continue it or --overwrite to start over")
-            checkpoint.unlink()
+            remove_checkpoint(checkpoint)
         # outputs left by the interrupted run being resumed are replaced (the checkpoint proves they are its own)
-        overwrite = overwrite or (resume and checkpoint.exists())
+        overwrite = overwrite or (resume and bool(checkpoint_files(checkpoint)))
         overwrite = overwrite or (resume and _tile_work_dir(out).exists())
         _refuse_existing([out, *sidecars, *pngs], overwrite)
         check_output_path(out)
@@ -287,7 +293,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
             scores = _reduced_resolution_check(hsi, msi, options)
             run_validation = {"protocol": "reduced resolution (both inputs degraded by the ratio with a Gaussian PSF, FWHM = ratio)", **scores}
             click.echo(f"reduced-resolution check: {_format_metrics(scores)}")
-        progress = _Progress()
+        progress = _Progress(cfg.ensemble)
         try:
             result = run_fusion(hsi, msi, callback=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                                 resume=resume, keep_checkpoint=True, **options)
@@ -323,7 +329,7 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
             write_report(out.parent, lr_hsi=hsi, hr_msi=msi, fused=result.fused, psf=result.psf, srf=result.srf,
                          history=result.history, reference=reference, hsi_wavelengths=wavelengths,
                          msi_wavelengths=msi_meta.wavelengths_nm, true_psf=psf, true_srf=srf, ratio=result.ratio)
-        checkpoint.unlink(missing_ok=True)
+        remove_checkpoint(checkpoint)
     click.echo(f"fused {result.fused.shape[1]}x{result.fused.shape[2]}x{result.fused.shape[0]} in {result.timings['total']:.1f} s on {result.device} -> {out}")
 
 
@@ -791,9 +797,10 @@ def demo(out_dir: str, preset: str, overwrite: bool) -> None:
         srf = load_srf("sentinel2a", hsi_wavelengths_nm=wavelengths, bands=["B2", "B3", "B4", "B5", "B6", "B7", "B8"])
         sim = run_simulation(cube, 4, srf)
         click.echo(f"demo scene: {cube.shape[1]}x{cube.shape[2]} pixels, {cube.shape[0]} bands (400-1000 nm); Sentinel-2 B2-B8; ratio 4")
-        progress = _Progress()
+        config = FusionConfig.preset_config(preset)
+        progress = _Progress(config.ensemble)
         try:
-            result = run_fusion(sim.lr_hsi, sim.hr_msi, config=FusionConfig.preset_config(preset), callback=progress, srf_support=band_support(srf))
+            result = run_fusion(sim.lr_hsi, sim.hr_msi, config=config, callback=progress, srf_support=band_support(srf))
         finally:
             progress.close()
         scores = run_evaluate(result.fused, sim.reference, 4)

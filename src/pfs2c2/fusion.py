@@ -9,11 +9,13 @@ Notation (all inside the model, images normalised by their own maximum):
 3. Jointly: ``|R(Y) - B(Z)| + |F(B(Z)) - Y| + |G(R(Y)) - Z| + |B(F(Z)) - Y|`` plus the
    spectral-consistency term ``|R(F(Z)) - Z|``.
 
-All losses are L1 means. The fused cube is ``F(Z)`` rescaled to the HSI's units.
+All losses are L1 means. The fused cube is ``F(Z)`` rescaled to the HSI's units (plus the LR
+residual with ``residual_correction``), averaged over ``ensemble`` runs with consecutive seeds.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import TrainingState, fingerprint, load_checkpoint, save_checkpoint
+from .checkpoint import TrainingState, checkpoint_files, fingerprint, load_checkpoint, member_checkpoint, remove_checkpoint, save_checkpoint
 from .config import FusionConfig, StageConfig
 from .errors import FusionError, InputError
 from .io.grids import ratio_from_shapes
@@ -67,12 +69,17 @@ class FusionResult:
         srf: ``(C, c)`` SRF shape, each column non-negative and summing to 1.
         srf_gain: ``(c,)`` gain per MSI band such that ``MSI ~= HSI @ (srf * srf_gain)`` in the inputs' units.
         ratio: spatial scale factor used.
-        history: one record per logged iteration: ``stage``, ``iteration``, ``loss`` and each loss term.
+        history: one record per logged iteration: ``stage``, ``iteration``, ``loss`` and each loss term;
+            with ``config.ensemble`` > 1 the runs' records one after the other, each tagged ``member``
+            (0-based; run k used seed ``config.seed + k``).
         timings: seconds per stage (``stage1``, ``stage2``, ``stage3``, ``stage4`` = stage 3 again on all
-            pixels when a hold-out chose its length) and ``total``.
+            pixels when a hold-out chose its length), summed over an ensemble's runs, and ``total``.
         config: the resolved configuration.
         device: the torch device the run used.
         psf_learned, srf_learned: whether the operator was learned (blind) or given.
+        modules: the trained SpeUp, SpaUp, SpeDown and SpaDown (of the first run of an ensemble).
+
+    With ``config.ensemble`` > 1, ``fused``, ``psf``, ``srf`` and ``srf_gain`` are the means over the runs.
     """
 
     fused: np.ndarray
@@ -597,39 +604,92 @@ def fuse(
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
     device = select_device(cfg.device)
     t0 = time.perf_counter()
     ckpt = None if checkpoint is None else Path(checkpoint)
-    run_id, resume_state = "", None
-    if ckpt is not None:
-        settings = {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads", "log_every")}
-        run_id = fingerprint({"lr_hsi": y, "hr_msi": z, "srf": srf_known, "psf": psf_known, "support": support,
-                              "hsi_valid": hsi_valid, "msi_valid": msi_valid}, {"ratio": ratio, **settings})
-        if ckpt.exists():
-            if not resume:
-                raise InputError(f"checkpoint {ckpt} exists from an earlier run; resume it (resume=True, CLI --resume) or delete it")
-            resume_state = load_checkpoint(ckpt, run_id)
-            logger.info("resuming from %s at stage %d iteration %d", ckpt, resume_state.stage, resume_state.iteration + 1)
-    trainer = _Trainer(y, z, hsi_valid, msi_valid, ratio, srf_known, support, psf_known, cfg, device, callback,
-                       ckpt, checkpoint_every, run_id, resume_state)
-    trainer.train()
-    fused = trainer.fused()
+    if ckpt is not None and not resume and checkpoint_files(ckpt):
+        raise InputError(f"checkpoint {checkpoint_files(ckpt)[0]} exists from an earlier run; resume it (resume=True, CLI --resume) or delete it")
+    arrays = {"lr_hsi": y, "hr_msi": z, "srf": srf_known, "psf": psf_known, "support": support,
+              "hsi_valid": hsi_valid, "msi_valid": msi_valid}
+    runs = []
+    for member in range(cfg.ensemble):
+        member_cfg = cfg if member == 0 else dataclasses.replace(cfg, seed=cfg.seed + member)
+        member_ckpt = None if ckpt is None else member_checkpoint(ckpt, member)
+        runs.append(_train_member(y, z, hsi_valid, msi_valid, ratio, srf_known, support, psf_known, member_cfg, device,
+                                  callback, member_ckpt, checkpoint_every, arrays))
     if ckpt is not None and not keep_checkpoint:
-        ckpt.unlink(missing_ok=True)
-    trainer.timings["total"] = time.perf_counter() - t0
-    psf_out, srf_out, gain = trainer.operators()
+        remove_checkpoint(ckpt)
+    fused, psf_out, srf_out, gain, history, timings = _average_runs(runs)
+    timings["total"] = time.perf_counter() - t0
+    modules = runs[0].modules
     return FusionResult(
         fused=fused if layout == "chw" else fused.transpose(1, 2, 0).copy(),
         psf=psf_out,
         srf=srf_out,
         srf_gain=gain,
         ratio=ratio,
-        history=trainer.history,
-        timings=trainer.timings,
+        history=history,
+        timings=timings,
         config=cfg,
         device=str(device),
         psf_learned=psf_known is None,
         srf_learned=srf_known is None,
-        modules={"spe_up": trainer.F, "spa_up": trainer.G, "spe_down": trainer.R, "spa_down": trainer.B},
+        modules=modules,
     )
+
+
+@dataclass
+class _Run:
+    """What one run of an ensemble leaves: fused cube ``(C, H, W)`` in the HSI's units, operators,
+    history, timings and the trained modules."""
+
+    fused: np.ndarray
+    psf: np.ndarray
+    srf: np.ndarray
+    gain: np.ndarray
+    history: list[dict[str, Any]]
+    timings: dict[str, float]
+    modules: dict[str, nn.Module]
+
+
+def _train_member(y: np.ndarray, z: np.ndarray, hsi_valid: np.ndarray, msi_valid: np.ndarray, ratio: int,
+                  srf_known: np.ndarray | None, support: np.ndarray | None, psf_known: np.ndarray | None,
+                  cfg: FusionConfig, device: torch.device, callback: ProgressCallback | None, ckpt: Path | None,
+                  checkpoint_every: float, arrays: dict[str, np.ndarray | None]) -> _Run:
+    """Train one run (seed ``cfg.seed``), resuming from ``ckpt`` when it exists, and keep its results.
+
+    The checkpoint is left in place (a finished run's says so), so that an interrupted ensemble
+    resumes without training its finished runs again.
+    """
+    torch.manual_seed(cfg.seed)
+    run_id, resume_state = "", None
+    if ckpt is not None:
+        settings = {k: v for k, v in cfg.to_dict().items() if k not in ("device", "threads", "log_every")}
+        run_id = fingerprint(arrays, {"ratio": ratio, **settings})
+        if ckpt.exists():
+            resume_state = load_checkpoint(ckpt, run_id)
+            logger.info("resuming from %s at stage %d iteration %d", ckpt, resume_state.stage, resume_state.iteration + 1)
+    trainer = _Trainer(y, z, hsi_valid, msi_valid, ratio, srf_known, support, psf_known, cfg, device, callback,
+                       ckpt, checkpoint_every, run_id, resume_state)
+    trainer.train()
+    psf, srf, gain = trainer.operators()
+    modules = {"spe_up": trainer.F, "spa_up": trainer.G, "spe_down": trainer.R, "spa_down": trainer.B}
+    return _Run(trainer.fused(), psf, srf, gain, trainer.history, trainer.timings, modules)
+
+
+def _average_runs(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]], dict[str, float]]:
+    """Combine an ensemble: mean fused cube, PSF, SRF and gain; histories tagged with ``member``
+    (0-based, the seed offset) and concatenated; seconds per stage summed. One run is returned as is."""
+    if len(runs) == 1:
+        run = runs[0]
+        return run.fused, run.psf, run.srf, run.gain, run.history, dict(run.timings)
+    fused = np.mean([run.fused for run in runs], axis=0, dtype=np.float64).astype(np.float32)
+    psf = np.mean([run.psf for run in runs], axis=0)
+    srf = np.mean([run.srf for run in runs], axis=0)
+    gain = np.mean([run.gain for run in runs], axis=0)
+    history = [{**record, "member": member} for member, run in enumerate(runs) for record in run.history]
+    timings: dict[str, float] = {}
+    for run in runs:
+        for key, seconds in run.timings.items():
+            timings[key] = timings.get(key, 0.0) + seconds
+    return fused, psf / psf.sum(), srf, gain, history, timings

@@ -479,9 +479,12 @@ def _draw_srf(
 
 
 def _history_by_stage(history: Sequence[Mapping[str, Any]]) -> dict[int, dict[str, np.ndarray]]:
-    """``{stage: {"iteration": ..., "loss": ..., term: ...}}`` with records in logged order."""
+    """``{stage: {"iteration": ..., "loss": ..., term: ...}}`` with records in logged order; of an
+    ensemble (records tagged ``member``), the first run's."""
     stages: dict[int, list[Mapping[str, Any]]] = {}
     for rec in history:
+        if rec.get("member", 0) != 0:
+            continue
         stages.setdefault(int(rec.get("stage", 0)), []).append(rec)
     out: dict[int, dict[str, np.ndarray]] = {}
     for stage in sorted(stages):
@@ -489,7 +492,7 @@ def _history_by_stage(history: Sequence[Mapping[str, Any]]) -> dict[int, dict[st
         keys: list[str] = []
         for rec in recs:
             for k, v in rec.items():
-                if k not in ("stage", "iteration") and k not in keys and isinstance(v, (int, float, np.number)):
+                if k not in ("stage", "iteration", "member") and k not in keys and isinstance(v, (int, float, np.number)):
                     keys.append(k)
         data = {
             "iteration": np.array([float(r.get("iteration", i + 1)) for i, r in enumerate(recs)]),

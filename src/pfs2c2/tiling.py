@@ -603,8 +603,9 @@ class TileResult:
 
 
 def operator_config(config: FusionConfig) -> FusionConfig:
-    """``config`` with stages 1 and 3 switched off: the blind run then only learns the PSF and SRF."""
-    cfg = dataclasses.replace(config)
+    """``config`` with stages 1 and 3 switched off and a single run (no ensemble): the blind run then
+    only learns the PSF and SRF."""
+    cfg = dataclasses.replace(config, ensemble=1)
     cfg.stage1 = StageConfig(0, config.stage1.lr, 0)
     cfg.stage3 = StageConfig(0, config.stage3.lr, 0)
     return cfg
