@@ -73,13 +73,18 @@ def test_fuse_writes_mat_and_non_blind(tmp_path, capsys):
     np.save(tmp_path / "psf.npy", np.full((3, 3), 1 / 9))
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     code, out, err = run(capsys, "fuse", "--hsi", tmp_path / "lr.npy", "--msi", tmp_path / "hr.npy", "--out", tmp_path / "f.mat",
-                         "--srf", tmp_path / "srf.npy", "--psf", tmp_path / "psf.npy", "--config", tmp_path / "tiny.yaml", "--no-plots", "--seed", 3)
+                         "--srf", tmp_path / "srf.npy", "--psf", tmp_path / "psf.npy", "--config", tmp_path / "tiny.yaml", "--no-plots", "--seed", 3, "--ensemble", 3)
     assert code == 0, err
     import scipy.io
 
     assert scipy.io.loadmat(tmp_path / "f.mat")["fused"].shape == (18, 18, 12)
-    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["seed"] == 3
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert config["seed"] == 3 and config["ensemble"] == 3
+    header, *rows = (tmp_path / "history.csv").read_text().splitlines()
+    member = header.split(",").index("member")
+    assert {row.split(",")[member] for row in rows} == {"0", "1", "2"}
     assert not (tmp_path / "report.png").exists()
+    assert not list(tmp_path.glob("f.mat.ckpt*"))  # every run's checkpoint is removed
 
 
 def test_demo_runs_and_reports(tmp_path, capsys):
