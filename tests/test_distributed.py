@@ -34,7 +34,7 @@ def crop(pavia_problem, tmp_path_factory):
     np.save(folder / "hr.npy", z.transpose(1, 2, 0))
     np.save(folder / "support.npy", band_support(pavia_problem["srf"]).astype(np.float64))
     cfg = tiny_config()
-    (folder / "tiny.yaml").write_text(json.dumps({k: cfg.to_dict()[k] for k in ("stage1", "stage2", "stage3", "threads")}))
+    (folder / "tiny.yaml").write_text(json.dumps({k: cfg.to_dict()[k] for k in ("stage1", "stage2", "stage3", "threads", "ensemble")}))
     return folder, y, z, band_support(pavia_problem["srf"])
 
 
