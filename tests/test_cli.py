@@ -182,3 +182,18 @@ def test_help_is_fast_and_lists_commands(capsys):
     assert code == 0
     for command in ("simulate", "fuse", "evaluate", "demo", "report"):
         assert command in out
+
+
+def test_progress_names_the_run_of_an_ensemble():
+    from pfs2c2.cli import _Progress
+
+    progress, seen = _Progress(runs=2), []
+    for stage in (1, 2, 3, 1, 2, 3):
+        progress(stage, 1, 10, 0.5)
+        seen.append(progress.desc)
+    progress.close()
+    assert seen[0] == "run 1/2, stage 1/3" and seen[3] == "run 2/2, stage 1/3" and seen[5] == "run 2/2, stage 3/3"
+    single = _Progress()
+    single(1, 1, 10, 0.5)
+    single.close()
+    assert single.desc == "stage 1/3"

@@ -117,6 +117,7 @@ class _Progress:
         self.bar: Any = None
         self.stage = 0
         self.runs, self.run = runs, 0
+        self.desc = ""
 
     def __call__(self, stage: int, iteration: int, total: int, loss: float) -> None:
         if stage != self.stage:
@@ -124,10 +125,10 @@ class _Progress:
             if stage < self.stage:  # the next run of an ensemble starts
                 self.run += 1
             self.stage = stage
-            desc = f"stage {stage}/3" if stage <= 3 else "stage 3, all pixels"
+            self.desc = f"stage {stage}/3" if stage <= 3 else "stage 3, all pixels"
             if self.runs > 1:
-                desc = f"run {self.run + 1}/{self.runs}, {desc}"
-            self.bar = self._tqdm(total=total, desc=desc, unit="it", disable=None, leave=True)
+                self.desc = f"run {self.run + 1}/{self.runs}, {self.desc}"
+            self.bar = self._tqdm(total=total, desc=self.desc, unit="it", disable=None, leave=True)
         self.bar.update(iteration - self.bar.n)
         self.bar.set_postfix(loss=f"{loss:.3e}", refresh=False)
 
