@@ -264,12 +264,13 @@ def fuse(hsi_spec: str, msi_spec: str, out_path: str, ratio: int | None, srf_spe
         sidecars = [out.with_name(n) for n in ("psf.csv", "srf.csv", "history.csv", "config.yaml", "run.json", "metrics.json")]
         pngs = [out.with_name("report.png")] if plots else []
         checkpoint = out.with_name(out.name + ".ckpt")
-        if checkpoint_files(checkpoint) and not resume:
+        interrupted = bool(checkpoint_files(checkpoint))
+        if interrupted and not resume:
             if not overwrite:
                 raise FileExistsError(f"{checkpoint} holds an interrupted run; pass --resume to continue it or --overwrite to start over")
             remove_checkpoint(checkpoint)
         # outputs left by the interrupted run being resumed are replaced (the checkpoint proves they are its own)
-        overwrite = overwrite or (resume and bool(checkpoint_files(checkpoint)))
+        overwrite = overwrite or (resume and interrupted)
         overwrite = overwrite or (resume and _tile_work_dir(out).exists())
         _refuse_existing([out, *sidecars, *pngs], overwrite)
         check_output_path(out)

@@ -607,8 +607,9 @@ def fuse(
     device = select_device(cfg.device)
     t0 = time.perf_counter()
     ckpt = None if checkpoint is None else Path(checkpoint)
-    if ckpt is not None and not resume and checkpoint_files(ckpt):
-        raise InputError(f"checkpoint {checkpoint_files(ckpt)[0]} exists from an earlier run; resume it (resume=True, CLI --resume) or delete it")
+    leftover = [] if ckpt is None or resume else checkpoint_files(ckpt)
+    if leftover:
+        raise InputError(f"checkpoint {leftover[0]} exists from an earlier run; resume it (resume=True, CLI --resume) or delete it")
     arrays = {"lr_hsi": y, "hr_msi": z, "srf": srf_known, "psf": psf_known, "support": support,
               "hsi_valid": hsi_valid, "msi_valid": msi_valid}
     runs = []
@@ -619,22 +620,21 @@ def fuse(
                                   callback, member_ckpt, checkpoint_every, arrays))
     if ckpt is not None and not keep_checkpoint:
         remove_checkpoint(ckpt)
-    fused, psf_out, srf_out, gain, history, timings = _average_runs(runs)
-    timings["total"] = time.perf_counter() - t0
-    modules = runs[0].modules
+    run = _average_runs(runs)
+    run.timings["total"] = time.perf_counter() - t0
     return FusionResult(
-        fused=fused if layout == "chw" else fused.transpose(1, 2, 0).copy(),
-        psf=psf_out,
-        srf=srf_out,
-        srf_gain=gain,
+        fused=run.fused if layout == "chw" else run.fused.transpose(1, 2, 0).copy(),
+        psf=run.psf,
+        srf=run.srf,
+        srf_gain=run.gain,
         ratio=ratio,
-        history=history,
-        timings=timings,
+        history=run.history,
+        timings=run.timings,
         config=cfg,
         device=str(device),
         psf_learned=psf_known is None,
         srf_learned=srf_known is None,
-        modules=modules,
+        modules=run.modules,
     )
 
 
@@ -677,12 +677,12 @@ def _train_member(y: np.ndarray, z: np.ndarray, hsi_valid: np.ndarray, msi_valid
     return _Run(trainer.fused(), psf, srf, gain, trainer.history, trainer.timings, modules)
 
 
-def _average_runs(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]], dict[str, float]]:
+def _average_runs(runs: list[_Run]) -> _Run:
     """Combine an ensemble: mean fused cube, PSF, SRF and gain; histories tagged with ``member``
-    (0-based, the seed offset) and concatenated; seconds per stage summed. One run is returned as is."""
+    (0-based, the seed offset) and concatenated; seconds per stage summed; the first run's modules.
+    One run is returned as is (with its own copy of the timings)."""
     if len(runs) == 1:
-        run = runs[0]
-        return run.fused, run.psf, run.srf, run.gain, run.history, dict(run.timings)
+        return dataclasses.replace(runs[0], timings=dict(runs[0].timings))
     fused = np.mean([run.fused for run in runs], axis=0, dtype=np.float64).astype(np.float32)
     psf = np.mean([run.psf for run in runs], axis=0)
     srf = np.mean([run.srf for run in runs], axis=0)
@@ -692,4 +692,4 @@ def _average_runs(runs: list[_Run]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     for run in runs:
         for key, seconds in run.timings.items():
             timings[key] = timings.get(key, 0.0) + seconds
-    return fused, psf / psf.sum(), srf, gain, history, timings
+    return _Run(fused, psf / psf.sum(), srf, gain, history, timings, runs[0].modules)
