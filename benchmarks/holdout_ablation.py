@@ -9,6 +9,7 @@ pfs2c2.benchmark.STANDARD_CASES (../shared/data beside the repository).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -26,7 +27,20 @@ if __name__ == "__main__":
     for spec in STANDARD_CASES:
         problem = make_problem(Case.parse(spec), DATA)
         config = FusionConfig()
-        config.holdout_fraction = fraction
-        result = fuse(problem.lr_hsi, problem.hr_msi, problem.case.ratio, config=config, srf_support=problem.srf_support)
+        config = dataclasses.replace(config, holdout_fraction=fraction)
+        result = fuse(
+            problem.lr_hsi, problem.hr_msi, ratio=problem.case.ratio, config=config, srf_support=problem.srf_support
+        )
         scores = evaluate(result.fused, problem.reference, problem.case.ratio)
-        print(json.dumps({"case": spec, "holdout": fraction, "psnr": scores["psnr"], "sam": scores["sam"], "s": result.timings["total"]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "case": spec,
+                    "holdout": fraction,
+                    "psnr": scores["psnr"],
+                    "sam": scores["sam"],
+                    "s": result.timings["total"],
+                }
+            ),
+            flush=True,
+        )

@@ -81,7 +81,9 @@ def mosaic_block(crop: np.ndarray, seed: int, r0: int, c0: int, h: int, w: int, 
                 tile = tile.transpose(0, 2, 1)
             y0, y1 = max(r0, pi * piece), min(r0 + h, (pi + 1) * piece)
             x0, x1 = max(c0, pj * piece), min(c0 + w, (pj + 1) * piece)
-            out[:, y0 - r0 : y1 - r0, x0 - c0 : x1 - c0] = tile[:, y0 - pi * piece : y1 - pi * piece, x0 - pj * piece : x1 - pj * piece]
+            out[:, y0 - r0 : y1 - r0, x0 - c0 : x1 - c0] = tile[
+                :, y0 - pi * piece : y1 - pi * piece, x0 - pj * piece : x1 - pj * piece
+            ]
     return out
 
 
@@ -95,16 +97,26 @@ def build_scene(size: int, directory: Path, seed: int = 0) -> tuple[Path, Path, 
     directory.mkdir(parents=True, exist_ok=True)
     lr_path, hr_path, info_path = directory / "lr_hsi.tif", directory / "hr_msi.tif", directory / "scene.json"
     crop, wl = crop_spectra()
-    info = {"size": size, "bands": crop.shape[0], "ratio": RATIO, "seed": seed, "source": "hsi/abu-beach-4_pavia_rosis.mat"}
+    info = {
+        "size": size,
+        "bands": crop.shape[0],
+        "ratio": RATIO,
+        "seed": seed,
+        "source": "hsi/abu-beach-4_pavia_rosis.mat",
+    }
     if lr_path.exists() and hr_path.exists() and info_path.exists() and json.loads(info_path.read_text()) == info:
         return lr_path, hr_path, info
-    srf = load_srf(str(DATA / "srf/sensors/IKONOS2_rsr.csv"), hsi_wavelengths_nm=wl, bands=["blue", "green", "red", "nir"])
+    srf = load_srf(
+        str(DATA / "srf/sensors/IKONOS2_rsr.csv"), hsi_wavelengths_nm=wl, bands=["blue", "green", "red", "nir"]
+    )
     psf = gaussian_psf(RATIO)
     lr_meta = RasterMeta(crs="EPSG:32632", transform=(30.0, 0.0, 500000.0, 0.0, -30.0, 5000000.0), wavelengths_nm=wl)
     hr_meta = RasterMeta(crs="EPSG:32632", transform=(7.5, 0.0, 500000.0, 0.0, -7.5, 5000000.0))
     C, block = crop.shape[0], 256
-    with open_cube_writer(lr_path, (C, size // RATIO, size // RATIO), lr_meta, overwrite=True) as lr_out, \
-            open_cube_writer(hr_path, (4, size, size), hr_meta, overwrite=True) as hr_out:
+    with (
+        open_cube_writer(lr_path, (C, size // RATIO, size // RATIO), lr_meta, overwrite=True) as lr_out,
+        open_cube_writer(hr_path, (4, size, size), hr_meta, overwrite=True) as hr_out,
+    ):
         for r0 in range(0, size, block):
             for c0 in range(0, size, block):
                 h, w = min(block, size - r0), min(block, size - c0)
@@ -152,11 +164,30 @@ def measure(cmd: list[str], interval: float = 0.1) -> tuple[float, int, int, str
     return seconds, peak[0], procs[0], err
 
 
-def fuse_command(lr: Path, hr: Path, out: Path, tile: int | None, workers: int, args: argparse.Namespace, config: Path | None) -> list[str]:
+def fuse_command(
+    lr: Path, hr: Path, out: Path, tile: int | None, workers: int, args: argparse.Namespace, config: Path | None
+) -> list[str]:
     """The measured command; ``tile=None`` lets ``--max-memory`` (the budget) pick the tile size."""
-    cmd = [sys.executable, "-m", "pfs2c2", "fuse", "--hsi", str(lr), "--msi", str(hr), "--out", str(out), "--overwrite",
-           "--preset", args.preset, "--srf-support", str(DATA / "srf/sensors/IKONOS2_rsr.csv"), "--bands", "blue,green,red,nir",
-           "--no-plots"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pfs2c2",
+        "fuse",
+        "--hsi",
+        str(lr),
+        "--msi",
+        str(hr),
+        "--out",
+        str(out),
+        "--overwrite",
+        "--preset",
+        args.preset,
+        "--srf-support",
+        str(DATA / "srf/sensors/IKONOS2_rsr.csv"),
+        "--bands",
+        "blue,green,red,nir",
+        "--no-plots",
+    ]
     cmd += ["--tile-size", str(tile)] if tile is not None else ["--max-memory", args.budget]
     if config is not None:
         cmd += ["--config", str(config)]
@@ -186,13 +217,14 @@ def schedule_config(args: argparse.Namespace, directory: Path) -> Path | None:
 CALIBRATION_SNIPPET = r"""
 import json, resource, sys, numpy as np, psutil, torch
 torch.set_num_threads(1)
+import dataclasses
 from pfs2c2 import FusionConfig, StageConfig, fuse
 from pfs2c2.tiling import CubeSource, Tile, TileTask, run_tile
 side, C, c = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rng = np.random.default_rng(0)
-cfg = FusionConfig.preset_config("fast")
-cfg.stage1, cfg.stage2, cfg.stage3 = StageConfig(5, 5e-3, 2), StageConfig(5, 2e-2, 2), StageConfig(5, 2e-3, 2)
-warm = fuse(rng.random((C, 4, 4), dtype=np.float32) + 0.1, rng.random((c, 16, 16), dtype=np.float32) + 0.1, 4, config=cfg)
+cfg = dataclasses.replace(FusionConfig.preset_config("fast"), stage1=StageConfig(5, 5e-3, 2),
+                          stage2=StageConfig(5, 2e-2, 2), stage3=StageConfig(5, 2e-3, 2))
+warm = fuse(rng.random((C, 4, 4), dtype=np.float32) + 0.1, rng.random((c, 16, 16), dtype=np.float32) + 0.1, ratio=4, config=cfg)
 del warm
 base = psutil.Process().memory_info().rss
 y = np.load(sys.argv[4], mmap_mode="r"); z = np.load(sys.argv[5], mmap_mode="r")
@@ -216,11 +248,18 @@ def calibrate(directory: Path) -> list[dict]:
             y_path, z_path = directory / f"cal_y_{C}_{side}.npy", directory / f"cal_z_{c}_{side}.npy"
             np.save(y_path, (rng.random((side // 4, side // 4, C), dtype=np.float32) + 0.1))
             np.save(z_path, (rng.random((side, side, c), dtype=np.float32) + 0.1))
-            out = subprocess.run([sys.executable, "-c", CALIBRATION_SNIPPET, str(side), str(C), str(c), str(y_path), str(z_path)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", CALIBRATION_SNIPPET, str(side), str(C), str(c), str(y_path), str(z_path)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
-            print(f"side {side:5d} C {C:3d} c {c}: base {row['base'] / 2**20:6.0f} MiB, task peak above base {row['extra'] / 2**20:7.0f} MiB", flush=True)
+            print(
+                f"side {side:5d} C {C:3d} c {c}: base {row['base'] / 2**20:6.0f} MiB, task peak above base {row['extra'] / 2**20:7.0f} MiB",
+                flush=True,
+            )
             y_path.unlink()
             z_path.unlink()
     return rows
@@ -229,7 +268,10 @@ def calibrate(directory: Path) -> list[dict]:
 def calibration_table(rows: list[dict]) -> str:
     from pfs2c2.tiling import estimate_task_memory
 
-    lines = ["| HR tile side | HSI bands | MSI bands | measured task peak above baseline (MiB) | model (MiB) |", "|---|---|---|---|---|"]
+    lines = [
+        "| HR tile side | HSI bands | MSI bands | measured task peak above baseline (MiB) | model (MiB) |",
+        "|---|---|---|---|---|",
+    ]
     for r in rows:
         model = estimate_task_memory(r["side"] ** 2, r["C"], r["c"])
         lines.append(f"| {r['side']} | {r['C']} | {r['c']} | {r['extra'] / 2**20:.0f} | {model / 2**20:.0f} |")
@@ -258,31 +300,47 @@ def quality(args: argparse.Namespace) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
+    import dataclasses
+
     import matplotlib.pyplot as plt
     import torch
 
-    from pfs2c2 import FusionConfig, StageConfig, evaluate, fuse, simulate
+    from pfs2c2 import FusionConfig, RunOptions, StageConfig, evaluate, fuse, simulate
     from pfs2c2.sensors import band_support, load_srf
     from pfs2c2.tiling import fuse_tiled
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     reference, wl = crop_spectra()
-    srf = load_srf(str(DATA / "srf/sensors/IKONOS2_rsr.csv"), hsi_wavelengths_nm=wl, bands=["blue", "green", "red", "nir"])
+    srf = load_srf(
+        str(DATA / "srf/sensors/IKONOS2_rsr.csv"), hsi_wavelengths_nm=wl, bands=["blue", "green", "red", "nir"]
+    )
     sim = simulate(reference, RATIO, srf)
     reference = sim.reference
     cfg = FusionConfig.preset_config(args.preset)
-    cfg.threads = args.threads or None
+    run = RunOptions(threads=args.threads or None)
     if args.quality_schedule:
         its = [int(v) for v in args.quality_schedule.split(",")]
-        cfg.stage1, cfg.stage2, cfg.stage3 = (StageConfig(n, getattr(cfg, f"stage{i + 1}").lr, n // 2) for i, n in enumerate(its))
+        stages = {f"stage{i + 1}": StageConfig(n, getattr(cfg, f"stage{i + 1}").lr, n // 2) for i, n in enumerate(its)}
+        cfg = dataclasses.replace(cfg, **stages)
     rows, maps = [], {}
-    for mode, kw in (("blind", {"srf_support": band_support(srf)}), ("known PSF+SRF", {"psf": sim.psf, "srf": sim.srf})):
+    for mode, kw in (
+        ("blind", {"srf_support": band_support(srf)}),
+        ("known PSF+SRF", {"psf": sim.psf, "srf": sim.srf}),
+    ):
         t = time.perf_counter()
-        untiled = fuse(sim.lr_hsi, sim.hr_msi, config=cfg, **kw)
+        untiled = fuse(sim.lr_hsi, sim.hr_msi, config=cfg, run=run, **kw)
         t_untiled = time.perf_counter() - t
         for tile, overlap in ((12, 6), (16, 8)):
             t = time.perf_counter()
-            tiled = fuse_tiled(sim.lr_hsi, sim.hr_msi, config=cfg, tile_size=tile, overlap=overlap, **kw)
+            tiled = fuse_tiled(
+                sim.lr_hsi,
+                sim.hr_msi,
+                config=cfg,
+                run=RunOptions(threads=run.threads),
+                tile_size=tile,
+                overlap=overlap,
+                **kw,
+            )
             t_tiled = time.perf_counter() - t
             a, b = evaluate(untiled.fused, reference, RATIO), evaluate(tiled.fused, reference, RATIO)
             cover = np.zeros(tiled.plan.hr_shape, int)
@@ -292,15 +350,39 @@ def quality(args: argparse.Namespace) -> str:
             seams = cover > 1
             err_t, err_u = np.abs(tiled.fused - reference).mean(0), np.abs(untiled.fused - reference).mean(0)
             ratio_t, ratio_u = err_t[seams].mean() / err_t[~seams].mean(), err_u[seams].mean() / err_u[~seams].mean()
-            rows.append({"mode": mode, "tile": tile, "overlap": overlap, "tiles": len(tiled.plan.tiles), "untiled": a, "tiled": b,
-                         "t_untiled": t_untiled, "t_tiled": t_tiled, "seam_t": ratio_t, "seam_u": ratio_u,
-                         "maxdiff": float(np.abs(tiled.fused - untiled.fused).max() / reference.max())})
-            print(f"{mode} tile {tile}: untiled {a['psnr']:.2f} dB / tiled {b['psnr']:.2f} dB; seam ratio {ratio_t:.3f} vs {ratio_u:.3f}", flush=True)
+            rows.append(
+                {
+                    "mode": mode,
+                    "tile": tile,
+                    "overlap": overlap,
+                    "tiles": len(tiled.plan.tiles),
+                    "untiled": a,
+                    "tiled": b,
+                    "t_untiled": t_untiled,
+                    "t_tiled": t_tiled,
+                    "seam_t": ratio_t,
+                    "seam_u": ratio_u,
+                    "maxdiff": float(np.abs(tiled.fused - untiled.fused).max() / reference.max()),
+                }
+            )
+            print(
+                f"{mode} tile {tile}: untiled {a['psnr']:.2f} dB / tiled {b['psnr']:.2f} dB; seam ratio {ratio_t:.3f} vs {ratio_u:.3f}",
+                flush=True,
+            )
             if mode == "blind" and tile == 12:
-                maps = {"untiled": err_u, "tiled": err_t, "diff": np.abs(tiled.fused - untiled.fused).mean(0), "plan": tiled.plan}
+                maps = {
+                    "untiled": err_u,
+                    "tiled": err_t,
+                    "diff": np.abs(tiled.fused - untiled.fused).mean(0),
+                    "plan": tiled.plan,
+                }
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), constrained_layout=True)
     vmax = float(np.percentile(np.concatenate([maps["untiled"].ravel(), maps["tiled"].ravel()]), 99))
-    for ax, key, title in zip(axes, ("untiled", "tiled", "diff"), ("|untiled - reference|", "|tiled - reference| (16 tiles)", "|tiled - untiled|")):
+    for ax, key, title in zip(
+        axes,
+        ("untiled", "tiled", "diff"),
+        ("|untiled - reference|", "|tiled - reference| (16 tiles)", "|tiled - untiled|"),
+    ):
         im = ax.imshow(maps[key], cmap="magma", vmin=0, vmax=vmax if key != "diff" else None)
         for tl in maps["plan"].tiles:  # dashed: where each tile's weight starts / ends (the blend zones lie between)
             kr, kc, kh, kw_ = tl.keep
@@ -333,33 +415,61 @@ def quality(args: argparse.Namespace) -> str:
     ]
     for r in rows:
         a, b = r["untiled"], r["tiled"]
-        lines.append(f"| {r['mode']} | {r['tile']} / {r['overlap']} | {r['tiles']} | {a['psnr']:.2f} | {b['psnr']:.2f} | {a['sam']:.2f} | "
-                     f"{b['sam']:.2f} | {a['ergas']:.2f} | {b['ergas']:.2f} | {r['seam_u']:.3f} | {r['seam_t']:.3f} | {r['maxdiff']:.3f} | "
-                     f"{r['t_untiled']:.0f} | {r['t_tiled']:.0f} |")
+        lines.append(
+            f"| {r['mode']} | {r['tile']} / {r['overlap']} | {r['tiles']} | {a['psnr']:.2f} | {b['psnr']:.2f} | {a['sam']:.2f} | "
+            f"{b['sam']:.2f} | {a['ergas']:.2f} | {b['ergas']:.2f} | {r['seam_u']:.3f} | {r['seam_t']:.3f} | {r['maxdiff']:.3f} | "
+            f"{r['t_untiled']:.0f} | {r['t_tiled']:.0f} |"
+        )
     return "\n".join(lines)
 
 
 def machine() -> str:
     import torch
 
-    return (f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
-            f"torch {torch.__version__}, Python {platform.python_version()}; run {time.strftime('%Y-%m-%d')}")
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores (shared with other jobs), {psutil.virtual_memory().total / 2**30:.0f} GiB RAM, "
+        f"torch {torch.__version__}, Python {platform.python_version()}; run {time.strftime('%Y-%m-%d')}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=2048, help="HR side of the main scene (>= 2048 for the issue's figure).")
-    parser.add_argument("--tiles", type=int, nargs="+", default=[64, 128], help="Tile sides (LR pixels) to compare on the main scene.")
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="0 = in-process, N = Dask LocalCluster of N workers.")
-    parser.add_argument("--sizes", type=int, nargs="*", default=[512, 1024, 2048], help="HR sides for the scaling runs (in-process).")
+    parser.add_argument(
+        "--size", type=int, default=2048, help="HR side of the main scene (>= 2048 for the issue's figure)."
+    )
+    parser.add_argument(
+        "--tiles", type=int, nargs="+", default=[64, 128], help="Tile sides (LR pixels) to compare on the main scene."
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[0, 2], help="0 = in-process, N = Dask LocalCluster of N workers."
+    )
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=[512, 1024, 2048], help="HR sides for the scaling runs (in-process)."
+    )
     parser.add_argument("--scaling-tile", type=int, default=64, help="Tile side (LR pixels) of the scaling runs.")
-    parser.add_argument("--budget", default="4GB", help="Memory budget the peaks are checked against (and shown with --max-memory).")
+    parser.add_argument(
+        "--budget", default="4GB", help="Memory budget the peaks are checked against (and shown with --max-memory)."
+    )
     parser.add_argument("--preset", default="fast", choices=["default", "fast", "faithful"])
-    parser.add_argument("--schedule", default="10,50,20", help="Iterations of stages 1,2,3 overriding the preset ('' = the preset's).")
-    parser.add_argument("--threads", type=int, default=1, help="Torch threads per task (0 = torch's default in-process, CPUs/workers on Dask).")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pfs2c2-large-scene", help="Folder for inputs and outputs.")
+    parser.add_argument(
+        "--schedule", default="10,50,20", help="Iterations of stages 1,2,3 overriding the preset ('' = the preset's)."
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="Torch threads per task (0 = torch's default in-process, CPUs/workers on Dask).",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "pfs2c2-large-scene",
+        help="Folder for inputs and outputs.",
+    )
     parser.add_argument("--calibrate", action="store_true", help="Only measure the memory model of one tile task.")
-    parser.add_argument("--quality", action="store_true", help="Only compare tiled and untiled fusion on the real Pavia crop.")
+    parser.add_argument(
+        "--quality", action="store_true", help="Only compare tiled and untiled fusion on the real Pavia crop."
+    )
     parser.add_argument("--quality-schedule", default="", help="Stage iterations for --quality ('' = the preset's).")
     parser.add_argument("--no-doc", action="store_true", help="Print the table only.")
     args = parser.parse_args()
@@ -389,7 +499,9 @@ def main() -> None:
     runs: list[dict] = []
 
     def run(size: int, tile: int | None, workers: int, kind: str) -> None:
-        key = json.dumps([size, tile if tile is not None else args.budget, workers, args.preset, args.schedule, args.threads])
+        key = json.dumps(
+            [size, tile if tile is not None else args.budget, workers, args.preset, args.schedule, args.threads]
+        )
         if key in cache:
             runs.append({**cache[key], "kind": kind})
             print(f"{kind:8s} {size}^2: tile {tile}, workers {workers}: cached in {cache_file}", flush=True)
@@ -404,13 +516,29 @@ def main() -> None:
         n_tiles = tiling["tiles"]
         per_tile = float(np.mean([t["seconds"] for t in tiling["per_tile"]]))
         est = estimate_run_memory(min(tile, size // RATIO) ** 2 * RATIO**2, info["bands"], 4, workers)
-        row = {"kind": kind, "size": size, "bands": info["bands"], "tile": tile, "workers": workers, "tiles": n_tiles, "seconds": seconds,
-               "peak": peak, "procs": procs, "estimate": est, "out_bytes": out.stat().st_size, "load": load, "per_tile": per_tile}
+        row = {
+            "kind": kind,
+            "size": size,
+            "bands": info["bands"],
+            "tile": tile,
+            "workers": workers,
+            "tiles": n_tiles,
+            "seconds": seconds,
+            "peak": peak,
+            "procs": procs,
+            "estimate": est,
+            "out_bytes": out.stat().st_size,
+            "load": load,
+            "per_tile": per_tile,
+        }
         runs.append(row)
         cache[key] = row
         cache_file.write_text(json.dumps(cache, indent=1))
-        print(f"{kind:8s} {size}^2 x {info['bands']}: tile {tile} LR ({n_tiles} tiles), workers {workers}: {seconds:7.1f} s, "
-              f"peak {format_bytes(peak)} (model {format_bytes(est)}), {procs} processes, load {load:.1f}", flush=True)
+        print(
+            f"{kind:8s} {size}^2 x {info['bands']}: tile {tile} LR ({n_tiles} tiles), workers {workers}: {seconds:7.1f} s, "
+            f"peak {format_bytes(peak)} (model {format_bytes(est)}), {procs} processes, load {load:.1f}",
+            flush=True,
+        )
         out.unlink()
 
     for tile in args.tiles:
@@ -420,8 +548,12 @@ def main() -> None:
         run(args.size, None, workers, f"--max-memory {args.budget}")
     for size in args.sizes:
         run(size, args.scaling_tile, 0, "scaling")
-    chosen = {w: choose_tile_size(budget, (args.size // RATIO,) * 2, RATIO, 102, 4, workers=w, overlap=default_overlap(RATIO, RATIO))
-              for w in sorted(set(args.workers))}
+    chosen = {
+        w: choose_tile_size(
+            budget, (args.size // RATIO,) * 2, RATIO, 102, 4, workers=w, overlap=default_overlap(RATIO, RATIO)
+        )
+        for w in sorted(set(args.workers))
+    }
     print(render(args, command, runs, budget, chosen))
 
 
@@ -438,10 +570,19 @@ def render(args: argparse.Namespace, command: str, runs: list[dict], budget: int
         f"Scene: a mosaic of randomly flipped/transposed copies of the real ROSIS Pavia beach-4 crop (102 bands), "
         f"Wald-protocol degraded by {RATIO} (Gaussian PSF, IKONOS B/G/R/NIR SRF) into georeferenced GeoTIFFs; blind fusion "
         f"(PSF and SRF learned once on 3 tiles, then every tile non-blind), output GeoTIFF written block by block. "
-        f"Preset `{args.preset}`" + (f" with stage iterations {args.schedule} (memory does not depend on them; time grows "
-                                    "linearly with them)" if args.schedule else "") + ", "
-        + (f"{args.threads} torch thread(s) per task (on this shared 2-core machine two-thread torch slows down several-fold "
-           "whenever another job takes a core). " if args.threads else "torch's default threads. ")
+        f"Preset `{args.preset}`"
+        + (
+            f" with stage iterations {args.schedule} (memory does not depend on them; time grows linearly with them)"
+            if args.schedule
+            else ""
+        )
+        + ", "
+        + (
+            f"{args.threads} torch thread(s) per task (on this shared 2-core machine two-thread torch slows down several-fold "
+            "whenever another job takes a core). "
+            if args.threads
+            else "torch's default threads. "
+        )
         + "'load' is the machine's 1-minute load average around the run: this run's own processes (1, or 2 with 2 workers) "
         "plus other users' jobs. 's per tile' is the mean wall time of one tile task (read + train + return). "
         "Peak = largest sum of the resident set sizes of the `pfs2c2 fuse` process "
@@ -452,36 +593,61 @@ def render(args: argparse.Namespace, command: str, runs: list[dict], budget: int
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
-        lines.append(f"| {r['kind']} | {r['size']}x{r['size']} | {r['bands']} | {r['tile']} | {r['tiles']} | "
-                     f"{r['workers'] or 'in-process'} | {r['seconds']:.0f} | {r.get('per_tile', float('nan')):.1f} | "
-                     f"{r['seconds'] / (r['size'] ** 2 / 1e6):.0f} | "
-                     f"{format_bytes(r['peak'])} | {format_bytes(r['estimate'])} | {'yes' if r['peak'] <= budget else 'NO'} | {r['load']:.1f} |")
-    pairs = [(a, b) for a in runs for b in runs if a["kind"] == b["kind"] == "tiles" and a["tile"] == b["tile"]
-             and a["workers"] == 0 and b["workers"] > 1]
+        lines.append(
+            f"| {r['kind']} | {r['size']}x{r['size']} | {r['bands']} | {r['tile']} | {r['tiles']} | "
+            f"{r['workers'] or 'in-process'} | {r['seconds']:.0f} | {r.get('per_tile', float('nan')):.1f} | "
+            f"{r['seconds'] / (r['size'] ** 2 / 1e6):.0f} | "
+            f"{format_bytes(r['peak'])} | {format_bytes(r['estimate'])} | {'yes' if r['peak'] <= budget else 'NO'} | {r['load']:.1f} |"
+        )
+    pairs = [
+        (a, b)
+        for a in runs
+        for b in runs
+        if a["kind"] == b["kind"] == "tiles" and a["tile"] == b["tile"] and a["workers"] == 0 and b["workers"] > 1
+    ]
     if pairs:
-        lines += ["", "Workers: " + "; ".join(
-            f"tile {a['tile']}: {b['workers']} workers take {b['seconds'] / a['seconds']:.2f}x the in-process time "
-            f"({a['per_tile']:.1f} s per tile alone, {b['per_tile']:.1f} s each when {b['workers']} train at once)" for a, b in pairs)
+        lines += [
+            "",
+            "Workers: "
+            + "; ".join(
+                f"tile {a['tile']}: {b['workers']} workers take {b['seconds'] / a['seconds']:.2f}x the in-process time "
+                f"({a['per_tile']:.1f} s per tile alone, {b['per_tile']:.1f} s each when {b['workers']} train at once)"
+                for a, b in pairs
+            )
             + ". Tiles are independent, so the time divides by the workers as long as each has a free core and its own "
             "memory bandwidth; on this 2-vCPU virtual machine, shared with other users, two tiles training at once slow "
             "each other down (shared memory bandwidth and cache, other jobs taking part of a core), which eats most of "
-            "the gain. Each worker adds a process (~0.4 GiB) and a task to the memory, as the model says."]
+            "the gain. Each worker adds a process (~0.4 GiB) and a task to the memory, as the model says.",
+        ]
     scaling = sorted((r for r in runs if r["kind"] == "scaling"), key=lambda r: r["size"])
     if len(scaling) >= 2:
         a, b = scaling[0], scaling[-1]
         pixels = (b["size"] / a["size"]) ** 2
-        lines += ["", f"Growth with scene size (tile {a['tile']} LR px, in-process): from {a['size']}^2 to {b['size']}^2 HR pixels "
-                  f"({pixels:.0f}x the pixels, {b['tiles'] / max(1, a['tiles']):.1f}x the tiles) the wall time grows "
-                  f"{b['seconds'] / a['seconds']:.1f}x (it follows the number of tiles: each tile costs the same) while the peak "
-                  f"memory goes from {format_bytes(a['peak'])} to {format_bytes(b['peak'])}: it depends on the tile, not on the "
-                  "scene (the output is assembled and written in 256x256 blocks)."]
-    lines += ["", "Tile size `--max-memory " + args.budget + "` picks for this scene: "
-              + ", ".join(f"{t} LR px ({'in-process' if w == 0 else f'{w} workers'})" for w, t in chosen.items()) + "."]
+        lines += [
+            "",
+            f"Growth with scene size (tile {a['tile']} LR px, in-process): from {a['size']}^2 to {b['size']}^2 HR pixels "
+            f"({pixels:.0f}x the pixels, {b['tiles'] / max(1, a['tiles']):.1f}x the tiles) the wall time grows "
+            f"{b['seconds'] / a['seconds']:.1f}x (it follows the number of tiles: each tile costs the same) while the peak "
+            f"memory goes from {format_bytes(a['peak'])} to {format_bytes(b['peak'])}: it depends on the tile, not on the "
+            "scene (the output is assembled and written in 256x256 blocks).",
+        ]
+    lines += [
+        "",
+        "Tile size `--max-memory "
+        + args.budget
+        + "` picks for this scene: "
+        + ", ".join(f"{t} LR px ({'in-process' if w == 0 else f'{w} workers'})" for w, t in chosen.items())
+        + ".",
+    ]
     calibration = args.work / "calibration.json"
     if calibration.exists():
-        lines += ["", "Memory model (`pfs2c2.tiling.estimate_task_memory`) against the peaks of single blind tile tasks measured by "
-                  "`python benchmarks/large_scene.py --calibrate` (fresh process per size, 1 thread):", "",
-                  calibration_table(json.loads(calibration.read_text()))]
+        lines += [
+            "",
+            "Memory model (`pfs2c2.tiling.estimate_task_memory`) against the peaks of single blind tile tasks measured by "
+            "`python benchmarks/large_scene.py --calibrate` (fresh process per size, 1 thread):",
+            "",
+            calibration_table(json.loads(calibration.read_text())),
+        ]
     section = "\n".join(lines)
     if not args.no_doc:
         write_doc(section)

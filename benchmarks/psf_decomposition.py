@@ -33,18 +33,23 @@ def main() -> None:
     parser.add_argument("--cases", nargs="+", default=list(BOX_PSF_CASES), help="scene/sensor/ratio[/snr][/box]")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args()
-    lines = ["| case | PFS2C2 default (blind) | LR, Gaussian guess | LR, PSF learned by PFS2C2 | LR, true PSF | PSF error (max, rel.) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| case | PFS2C2 default (blind) | LR, Gaussian guess | LR, PSF learned by PFS2C2 | LR, true PSF | PSF error (max, rel.) |",
+        "|---|---|---|---|---|---|",
+    ]
     sums = np.zeros((4, 2))
     for spec in args.cases:
         problem = make_problem(Case.parse(spec), DATA)
         r = problem.case.ratio
         start = time.perf_counter()
-        result = fuse(problem.lr_hsi, problem.hr_msi, r, srf_support=problem.srf_support)
+        result = fuse(problem.lr_hsi, problem.hr_msi, ratio=r, srf_support=problem.srf_support)
         seconds = time.perf_counter() - start
-        outputs = [result.fused, linear_regression(problem.lr_hsi, problem.hr_msi, r),
-                   linear_regression(problem.lr_hsi, problem.hr_msi, r, psf=result.psf),
-                   linear_regression(problem.lr_hsi, problem.hr_msi, r, psf=problem.true_psf)]
+        outputs = [
+            result.fused,
+            linear_regression(problem.lr_hsi, problem.hr_msi, r),
+            linear_regression(problem.lr_hsi, problem.hr_msi, r, psf=result.psf),
+            linear_regression(problem.lr_hsi, problem.hr_msi, r, psf=problem.true_psf),
+        ]
         scores = [evaluate(x, problem.reference, r) for x in outputs]
         sums += [[s["psnr"], s["sam"]] for s in scores]
         error = np.abs(result.psf - problem.true_psf).max() / problem.true_psf.max()
@@ -55,11 +60,14 @@ def main() -> None:
     lines.append(f"| mean of {len(args.cases)} | " + " | ".join(f"{p:.2f} / {s:.2f}" for p, s in mean) + " | |")
     env = environment()
     command = "python benchmarks/psf_decomposition.py " + " ".join(sys.argv[1:])
-    section = (f"## How much of the result is the learned PSF\n\nCommand: `{command.strip()}`  \n"
-               f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, torch {env.get('torch', '?')}, "
-               f"{env.get('torch_threads', '?')} threads; run {env.get('date', '?')}.\n\n"
-               "PSNR (dB) / SAM (deg). LR = linear regression + residual (closed form, under a second).\n\n"
-               + "\n".join(lines) + "\n")
+    section = (
+        f"## How much of the result is the learned PSF\n\nCommand: `{command.strip()}`  \n"
+        f"Machine: {env.get('cpu', '?')}, {env.get('cores', '?')} cores, torch {env.get('torch', '?')}, "
+        f"{env.get('torch_threads', '?')} threads; run {env.get('date', '?')}.\n\n"
+        "PSNR (dB) / SAM (deg). LR = linear regression + residual (closed form, under a second).\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
     print(section)
     if not args.no_doc:
         update_doc(ROOT / "docs" / "benchmarks.md", "psf decomposition", section)

@@ -17,7 +17,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from pfs2c2.benchmark import BOX_PSF_CASES, STANDARD_CASES, VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown, update_doc
+from pfs2c2.benchmark import (
+    BOX_PSF_CASES,
+    STANDARD_CASES,
+    VALIDATION_CASES,
+    Case,
+    environment,
+    make_problem,
+    method_table,
+    run_case,
+    to_csv,
+    to_markdown,
+    update_doc,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -32,14 +44,19 @@ CASE_SETS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", help="scene/sensor/ratio[/snr_db] (default: the standard cases)")
-    parser.add_argument("--validation", action="store_true", help="run the validation cases (scenes the default was not tuned on)")
-    parser.add_argument("--box-psf", action="store_true", help="run the standard cases simulated with a box PSF (no method's guess)")
+    parser.add_argument(
+        "--validation", action="store_true", help="run the validation cases (scenes the default was not tuned on)"
+    )
+    parser.add_argument(
+        "--box-psf", action="store_true", help="run the standard cases simulated with a box PSF (no method's guess)"
+    )
     parser.add_argument("--presets", nargs="+", default=["default"])
     parser.add_argument("--baselines", nargs="*", help="default: all (give none for PFS2C2 only)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/")
     args = parser.parse_args()
     cases, key_suffix, title_suffix, csv_suffix = next(
-        (CASE_SETS[flag] for flag in CASE_SETS if getattr(args, flag)), (STANDARD_CASES, "", "", ""))
+        (CASE_SETS[flag] for flag in CASE_SETS if getattr(args, flag)), (STANDARD_CASES, "", "", "")
+    )
     args.cases = args.cases or list(cases)
     methods = method_table(args.presets, args.baselines)
     rows = []

@@ -42,8 +42,16 @@ def main() -> None:
     for spec in args.cases:
         problem = make_problem(Case.parse(spec), DATA)
         ratio = problem.case.ratio
-        cubes = [fuse(problem.lr_hsi, problem.hr_msi, ratio, config=dataclasses.replace(single, seed=s),
-                      srf_support=problem.srf_support).fused for s in range(args.seeds)]
+        cubes = [
+            fuse(
+                problem.lr_hsi,
+                problem.hr_msi,
+                ratio=ratio,
+                config=dataclasses.replace(single, seed=s),
+                srf_support=problem.srf_support,
+            ).fused
+            for s in range(args.seeds)
+        ]
         means = [np.mean(cubes[:n], axis=0, dtype=np.float64).astype(np.float32) for n in averages]
         baseline = linear_regression_fusion(problem.lr_hsi, problem.hr_msi, ratio)
         row = [evaluate(c, problem.reference, ratio) for c in (*cubes, *means, baseline)]

@@ -33,6 +33,10 @@ def pavia_problem():
     cube = (cube - cube.min()) / (cube.max() - cube.min())
     reference = cube.transpose(2, 0, 1).astype(np.float32)
     wavelengths = np.linspace(430.0, 860.0, reference.shape[0])
-    srf = load_srf(str(data_path("srf/sensors/IKONOS2_rsr.csv")), hsi_wavelengths_nm=wavelengths, bands=["blue", "green", "red", "nir"])
+    srf = load_srf(
+        str(data_path("srf/sensors/IKONOS2_rsr.csv")),
+        hsi_wavelengths_nm=wavelengths,
+        bands=["blue", "green", "red", "nir"],
+    )
     sim = simulate(reference, 4, srf)
     return {"reference": sim.reference, "sim": sim, "srf": srf, "wavelengths": wavelengths}

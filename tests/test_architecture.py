@@ -46,8 +46,16 @@ def _resolve(module: str, node: ast.ImportFrom) -> str:
 def _imports(module: str) -> list[tuple[str, str | None, int]]:
     """(imported module, imported name or None, line) for every pfs2c2 import of ``module``."""
     tree = ast.parse(MODULES[module].read_text())
+    type_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
     found: list[tuple[str, str | None, int]] = []
     for node in ast.walk(tree):
+        if id(node) in type_only:  # imports for type hints only never run
+            continue
         if isinstance(node, ast.ImportFrom):
             target = _resolve(module, node)
             for alias in node.names:
@@ -61,7 +69,8 @@ def _imports(module: str) -> list[tuple[str, str | None, int]]:
 
 
 def _private_owner(module: str, name: str | None) -> str | None:
-    """Who may import this: ``pkg._mod`` is for ``pkg`` and below, ``mod._name`` for ``mod`` and below.
+    """Who may import this: ``pkg._mod`` and ``pkg.mod._name`` are for ``pkg`` and below; the private
+    names of a top-level module ``pfs2c2.mod`` are for that module alone.
 
     None if nothing private is imported."""
     parts = module.split(".")
@@ -69,7 +78,11 @@ def _private_owner(module: str, name: str | None) -> str | None:
         if part.startswith("_") and not part.startswith("__"):
             return ".".join(parts[:i])
     if name and name.startswith("_") and not name.startswith("__"):
-        return module  # a module's private name is for that module (and, for a package, its submodules)
+        if module in MODULES and MODULES[module].name == "__init__.py":
+            return module  # a package's private name: for its own modules
+        parent = module.rpartition(".")[0]
+        # a module's private name: for its package's modules; a top-level module is a package of its own
+        return module if parent == "pfs2c2" else parent
     return None
 
 
@@ -79,7 +92,9 @@ def test_no_private_import_across_packages():
         for target, name, line in _imports(module):
             owner = _private_owner(target, name)
             if owner is not None and not (module == owner or module.startswith(owner + ".")):
-                bad.append(f"{MODULES[module].relative_to(PACKAGE)}:{line} imports {target}{'.' + name if name else ''}")
+                bad.append(
+                    f"{MODULES[module].relative_to(PACKAGE)}:{line} imports {target}{'.' + name if name else ''}"
+                )
     assert not bad, "private names imported from another package:\n" + "\n".join(bad)
 
 
@@ -95,7 +110,7 @@ def test_no_import_cycle_between_modules():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle.extend(stack[stack.index(nxt):] + [node, nxt] if nxt in stack else [node, nxt])
+                cycle.extend(stack[stack.index(nxt) :] + [node, nxt] if nxt in stack else [node, nxt])
                 return True
             if state.get(nxt) is None and visit(nxt, [*stack, node]):
                 return True

@@ -8,7 +8,17 @@ import numpy as np
 import pytest
 
 from pfs2c2 import InputError
-from pfs2c2.benchmark import VALIDATION_CASES, Case, environment, make_problem, method_table, run_case, summary, to_csv, to_markdown
+from pfs2c2.benchmark import (
+    VALIDATION_CASES,
+    Case,
+    environment,
+    make_problem,
+    method_table,
+    run_case,
+    summary,
+    to_csv,
+    to_markdown,
+)
 from pfs2c2.cli import main
 from pfs2c2.physics import gaussian_psf
 
@@ -23,8 +33,14 @@ def test_case_parsing():
     assert box.psf == "box" and box.name == "pavia/ikonos/4/box" and Case.parse("pavia/ikonos/4/30/box").snr == 30.0
     np.testing.assert_allclose(box.true_psf(), 1 / 16)
     np.testing.assert_allclose(Case.parse("pavia/ikonos/4").true_psf(), gaussian_psf(4))
-    for bad, message in [("mars/ikonos/4", "scene"), ("pavia/ikonos/4/blurry", "PSF one of"), ("pavia/landsat/4", "benchmarked with"), ("pavia/ikonos/x", "integer"),
-                         ("pavia/ikonos/1", ">= 2"), ("pavia/ikonos", "scene/sensor/ratio")]:
+    for bad, message in [
+        ("mars/ikonos/4", "scene"),
+        ("pavia/ikonos/4/blurry", "PSF one of"),
+        ("pavia/landsat/4", "benchmarked with"),
+        ("pavia/ikonos/x", "integer"),
+        ("pavia/ikonos/1", ">= 2"),
+        ("pavia/ikonos", "scene/sensor/ratio"),
+    ]:
         with pytest.raises(InputError, match=message):
             Case.parse(bad)
 
@@ -44,7 +60,9 @@ def test_one_real_case_with_cheap_methods_writes_consistent_tables():
     data_path("hsi/abu-beach-4_pavia_rosis.mat")
     problem = make_problem(Case.parse("pavia/worldview2/8"), DATA)
     assert problem.lr_hsi.shape == (102, 12, 12) and problem.hr_msi.shape == (6, 96, 96)
-    rows = run_case(problem, method_table(presets=(), baselines=["bicubic", "linear_regression"]), log=lambda line: None)
+    rows = run_case(
+        problem, method_table(presets=(), baselines=["bicubic", "linear_regression"]), log=lambda line: None
+    )
     assert [r["method"] for r in rows] == ["bicubic", "linear_regression"]
     assert rows[1]["psnr"] > rows[0]["psnr"] + 10  # the MSI's detail is worth more than 10 dB here
     assert all(r["seconds"] >= 0 and r["peak_mb"] >= 0 for r in rows)
@@ -59,11 +77,43 @@ def test_cli_benchmark_runs_and_refuses_bad_cases(tmp_path, capsys):
     data_path("hsi/samson_95x95x156.npy")
     assert main(["benchmark", "--cases", "pavia/nosensor/4", "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 2
     assert "benchmarked with" in capsys.readouterr().err
-    assert main(["benchmark", "--cases", "samson/sentinel2/8", "--methods", "bicubic", "--presets", "none",
-                 "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "--cases",
+                "samson/sentinel2/8",
+                "--methods",
+                "bicubic",
+                "--presets",
+                "none",
+                "--out",
+                str(tmp_path / "b"),
+                "--data",
+                str(DATA),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "b" / "results.md").read_text().count("samson/sentinel2/8") == 1
-    assert main(["benchmark", "--cases", "samson/sentinel2/8", "--methods", "bicubic", "--presets", "none",
-                 "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 2  # results exist: no silent overwrite
+    assert (
+        main(
+            [
+                "benchmark",
+                "--cases",
+                "samson/sentinel2/8",
+                "--methods",
+                "bicubic",
+                "--presets",
+                "none",
+                "--out",
+                str(tmp_path / "b"),
+                "--data",
+                str(DATA),
+            ]
+        )
+        == 2
+    )  # results exist: no silent overwrite
 
 
 def test_box_psf_case_is_simulated_with_the_box():

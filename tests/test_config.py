@@ -1,10 +1,13 @@
-"""FusionConfig: presets, schedules, YAML round trip and validation."""
+"""FusionConfig: presets, schedules, YAML round trip, validation; RunOptions and legacy run keys."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from pfs2c2 import FusionConfig, StageConfig
+from pfs2c2 import FusionConfig, InputError, StageConfig
+from pfs2c2.config import PRESETS, RunOptions, read_config_file, split_run_options
 
 
 def test_faithful_preset_is_the_authors_schedule():
@@ -15,6 +18,12 @@ def test_faithful_preset_is_the_authors_schedule():
         (30000, 1e-3, 20000),
     ]
     assert cfg.anchor_weight == 0 and cfg.spectral_consistency_weight == 0 and not cfg.linear_skip
+    assert cfg.ensemble == 1 and not cfg.learn_srf_gain and not cfg.residual_correction
+
+
+def test_every_preset_builds_and_names_itself():
+    for name in PRESETS:
+        assert FusionConfig.preset_config(name).preset == name
 
 
 def test_linear_decay_reaches_zero_at_the_end():
@@ -25,14 +34,58 @@ def test_linear_decay_reaches_zero_at_the_end():
 
 
 def test_yaml_round_trip_and_overlay(tmp_path):
-    cfg = FusionConfig.preset_config("fast")
-    cfg.seed = 11
+    cfg = dataclasses.replace(FusionConfig.preset_config("fast"), seed=11)
     path = tmp_path / "c.yaml"
     cfg.to_yaml(path)
     assert FusionConfig.from_yaml(path) == cfg
     (tmp_path / "o.yaml").write_text("stage3:\n  iterations: 7\n  decay_start: 3\nseed: 5\n")
     over = FusionConfig.from_yaml(tmp_path / "o.yaml", base=FusionConfig())
     assert over.stage3 == StageConfig(7, FusionConfig().stage3.lr, 3, FusionConfig().stage3.patience) and over.seed == 5
+
+
+def test_config_is_frozen_and_overridden_with_replace():
+    cfg = FusionConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.seed = 3  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.stage1.iterations = 3  # type: ignore[misc]
+    assert dataclasses.replace(cfg, seed=3).seed == 3 and cfg.seed == 0
+    with pytest.raises(InputError, match="ensemble must be >= 1"):
+        dataclasses.replace(cfg, ensemble=0)  # replace builds a new config, which is checked
+
+
+def test_device_and_threads_are_run_options_not_config():
+    names = {f.name for f in dataclasses.fields(FusionConfig)}
+    assert "device" not in names and "threads" not in names and "log_every" in names
+    assert RunOptions() == RunOptions(
+        device="auto",
+        threads=None,
+        callback=None,
+        checkpoint=None,
+        checkpoint_every=60.0,
+        resume=False,
+        keep_checkpoint=False,
+    )
+    with pytest.raises(InputError, match="unknown configuration key"):
+        FusionConfig.from_dict({"device": "cpu"})
+
+
+def test_legacy_run_keys_are_split_off(tmp_path):
+    config, run = split_run_options({"seed": 3, "device": "cpu", "threads": 1, "stage1": {"iterations": 5}})
+    assert config == {"seed": 3, "stage1": {"iterations": 5}} and run == {"device": "cpu", "threads": 1}
+    assert RunOptions(**run).threads == 1
+    path = tmp_path / "old.yaml"
+    path.write_text("seed: 4\ndevice: cpu\nthreads: 2\n")
+    cfg, run = read_config_file(path, base=FusionConfig.preset_config("fast"))
+    assert cfg.seed == 4 and cfg.preset == "fast" and run == {"device": "cpu", "threads": 2}
+
+
+def test_both_stage_1_weights_zero_is_refused():
+    with pytest.raises(InputError, match="anchor_weight and agreement_weight are both 0"):
+        FusionConfig(anchor_weight=0, agreement_weight=0)
+    with pytest.raises(InputError, match="both 0"):
+        FusionConfig.from_dict({"preset": "faithful", "agreement_weight": 0.0})
+    assert FusionConfig(anchor_weight=0, agreement_weight=0.5).agreement_weight == 0.5
 
 
 @pytest.mark.parametrize(
@@ -44,8 +97,20 @@ def test_yaml_round_trip_and_overlay(tmp_path):
         ({"psf_init": "box"}, "psf_init"),
         ({"preset": "turbo"}, "unknown preset"),
         ({"ensemble": 0}, "ensemble must be >= 1"),
+        ({"anchor_weight": -1}, "anchor_weight must be >= 0"),
+        ({"stage3": {"lr": 0}}, "stage3.lr must be positive"),
     ],
 )
 def test_bad_config_values_are_named(data, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InputError, match=message) as info:
         FusionConfig.from_dict(data)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_yaml_is_refused_in_one_line(tmp_path):
+    (tmp_path / "bad.yaml").write_text("seed: [1\n")
+    with pytest.raises(InputError, match="cannot parse YAML config"):
+        FusionConfig.from_yaml(tmp_path / "bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(InputError, match="must hold a mapping"):
+        FusionConfig.from_yaml(tmp_path / "list.yaml")

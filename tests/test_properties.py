@@ -55,7 +55,12 @@ def brute_force_blur(x: np.ndarray, psf: np.ndarray, r: int) -> np.ndarray:
 # physics
 # --------------------------------------------------------------------------------------------------
 @FAST
-@given(ratio=st.integers(1, 8), margin=st.integers(0, 6), sigma=st.one_of(st.none(), st.floats(1e-3, 100.0)), fwhm=st.one_of(st.none(), st.floats(0.01, 50.0)))
+@given(
+    ratio=st.integers(1, 8),
+    margin=st.integers(0, 6),
+    sigma=st.one_of(st.none(), st.floats(1e-3, 100.0)),
+    fwhm=st.one_of(st.none(), st.floats(0.01, 50.0)),
+)
 def test_gaussian_psf_is_non_negative_symmetric_and_sums_to_one(ratio, margin, sigma, fwhm):
     k = ratio + 2 * margin
     psf = gaussian_psf(ratio, k, sigma=sigma, fwhm=fwhm)
@@ -104,7 +109,9 @@ def test_blur_downsample_torch_equals_numpy(problem):
     assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12, atol=1e-12 * np.abs(x).max())
     batch = blur_downsample(torch.from_numpy(np.stack([x, 2 * x])), torch.from_numpy(psf), r)
-    np.testing.assert_allclose(batch.numpy(), np.stack([expected, 2 * expected]), rtol=1e-12, atol=1e-12 * np.abs(x).max())
+    np.testing.assert_allclose(
+        batch.numpy(), np.stack([expected, 2 * expected]), rtol=1e-12, atol=1e-12 * np.abs(x).max()
+    )
 
 
 @FAST
@@ -132,7 +139,11 @@ def test_srf_project_equals_einsum_numpy_and_torch(C, c, h, w, seed):
 def cubes(draw: st.DrawFn, min_side: int = 2, max_side: int = 9, min_bands: int = 2) -> np.ndarray:
     """Any non-negative float64 cube of realistic magnitude (0 or 1e-6..1e4), zeros and constant bands
     included. (Magnitudes near 1e-160 or 1e160, where squares under- or overflow, are out of scope.)"""
-    shape = (draw(st.integers(min_bands, 5)), draw(st.integers(min_side, max_side)), draw(st.integers(min_side, max_side)))
+    shape = (
+        draw(st.integers(min_bands, 5)),
+        draw(st.integers(min_side, max_side)),
+        draw(st.integers(min_side, max_side)),
+    )
     return draw(hnp.arrays(np.float64, shape, elements=st.one_of(st.just(0.0), st.floats(1e-6, 1e4))))
 
 
@@ -228,4 +239,6 @@ def test_evaluate_is_finite_on_random_positive_cubes_and_scale_invariant(pair, a
     assert scaled["rmse"] == pytest.approx(a * scores["rmse"], rel=1e-9)
     same = pfs2c2.evaluate(ref, ref, 4)
     assert same["psnr"] == math.inf and same["ergas"] == 0 and same["rmse"] == 0
-    assert same["ssim"] == pytest.approx(1.0) and same["uiqi"] == pytest.approx(1.0) and same["cc"] == pytest.approx(1.0)
+    assert (
+        same["ssim"] == pytest.approx(1.0) and same["uiqi"] == pytest.approx(1.0) and same["cc"] == pytest.approx(1.0)
+    )

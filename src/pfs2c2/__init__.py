@@ -3,6 +3,8 @@
 Public API::
 
     result = pfs2c2.fuse(lr_hsi, hr_msi)            # blind PSF and SRF, default preset
+    result = pfs2c2.fuse(lr_hsi, hr_msi, config=pfs2c2.FusionConfig.preset_config("fast"),
+                         run=pfs2c2.RunOptions(device="cuda", checkpoint="run.ckpt"))
     sim = pfs2c2.simulate(reference, 4, srf)        # Wald-protocol LR-HSI / HR-MSI pair
     scores = pfs2c2.evaluate(result.fused, reference, 4)
 
@@ -19,7 +21,9 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "FusionConfig": "config",
     "StageConfig": "config",
+    "RunOptions": "config",
     "FusionResult": "fusion",
+    "RunResult": "fusion",
     "fuse": "fusion",
     "evaluate": "metrics",
     "Simulation": "simulation",
@@ -27,12 +31,25 @@ _EXPORTS = {
     "InputError": "errors",
     "FusionError": "errors",
 }
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [
+    "FusionConfig",
+    "StageConfig",
+    "RunOptions",
+    "FusionResult",
+    "RunResult",
+    "fuse",
+    "evaluate",
+    "Simulation",
+    "simulate",
+    "InputError",
+    "FusionError",
+    "__version__",
+]
 
 if TYPE_CHECKING:
-    from .config import FusionConfig, StageConfig
+    from .config import FusionConfig, RunOptions, StageConfig
     from .errors import FusionError, InputError
-    from .fusion import FusionResult, fuse
+    from .fusion import FusionResult, RunResult, fuse
     from .metrics import evaluate
     from .simulation import Simulation, simulate
 

@@ -21,9 +21,10 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -43,8 +44,18 @@ SCENE_SENSORS: dict[str, tuple[str, ...]] = {
 }
 
 #: Standard case list: 4 scenes x ratios 4 and 8 x 4 sensors, no noise (+ the real Paris pair).
-STANDARD_CASES = ("pavia/ikonos/4", "pavia/ikonos/8", "pavia/worldview2/4", "samson/sentinel2/4", "samson/sentinel2/8",
-                  "aviris/sentinel2/4", "aviris/sentinel2/8", "cave/nikon/4", "cave/nikon/8", "paris/ali/3")
+STANDARD_CASES = (
+    "pavia/ikonos/4",
+    "pavia/ikonos/8",
+    "pavia/worldview2/4",
+    "samson/sentinel2/4",
+    "samson/sentinel2/8",
+    "aviris/sentinel2/4",
+    "aviris/sentinel2/8",
+    "cave/nikon/4",
+    "cave/nikon/8",
+    "paris/ali/3",
+)
 
 #: The standard cases with ratios 4 and 8, simulated with a box PSF instead of the Gaussian every
 #: classical baseline assumes: the blur is unknown to all methods, as it usually is to users.
@@ -52,8 +63,14 @@ BOX_PSF_CASES = tuple(f"{c}/box" for c in STANDARD_CASES if not c.startswith("pa
 
 #: Validation cases: scenes and sensors the default preset's choices were *not* tuned on, to check
 #: that a change which helps the standard cases also helps elsewhere.
-VALIDATION_CASES = ("jasper/landsat8/4", "jasper/landsat8/8", "jasper/sentinel2/4", "muufl/quickbird/4",
-                    "muufl/worldview3/4", "muufl/worldview3/8")
+VALIDATION_CASES = (
+    "jasper/landsat8/4",
+    "jasper/landsat8/8",
+    "jasper/sentinel2/4",
+    "muufl/quickbird/4",
+    "muufl/worldview3/4",
+    "muufl/worldview3/8",
+)
 
 
 #: PSFs a case can be simulated with: the protocol's Gaussian (FWHM = ratio), which is also the guess
@@ -72,27 +89,36 @@ class Case:
     psf: str = "gauss"
 
     @classmethod
-    def parse(cls, text: str) -> "Case":
+    def parse(cls, text: str) -> Case:
         parts = text.strip().split("/")
         psf = "gauss"
         if len(parts) > 3 and parts[-1] in PSF_KINDS:
             psf = parts.pop()
         if len(parts) not in (3, 4) or parts[0] not in SCENE_SENSORS:
-            raise InputError(f"bad case {text!r}: write scene/sensor/ratio[/snr_db][/box] with scene one of {', '.join(SCENE_SENSORS)}")
+            raise InputError(
+                f"bad case {text!r}: write scene/sensor/ratio[/snr_db][/box] with scene one of {', '.join(SCENE_SENSORS)}"
+            )
         if parts[1] not in SCENE_SENSORS[parts[0]]:
-            raise InputError(f"scene {parts[0]} is benchmarked with sensor(s) {', '.join(SCENE_SENSORS[parts[0]])}, not {parts[1]!r}")
+            raise InputError(
+                f"scene {parts[0]} is benchmarked with sensor(s) {', '.join(SCENE_SENSORS[parts[0]])}, not {parts[1]!r}"
+            )
         try:
             ratio, snr = int(parts[2]), (float(parts[3]) if len(parts) == 4 else None)
         except ValueError:
-            raise InputError(f"bad case {text!r}: the ratio must be an integer, the SNR a number (dB), the PSF one of {', '.join(PSF_KINDS)}") from None
+            raise InputError(
+                f"bad case {text!r}: the ratio must be an integer, the SNR a number (dB), the PSF one of {', '.join(PSF_KINDS)}"
+            ) from None
         if ratio < 2:
             raise InputError(f"bad case {text!r}: the ratio must be >= 2")
         return cls(parts[0], parts[1], ratio, snr, psf)
 
     @property
     def name(self) -> str:
-        return (f"{self.scene}/{self.sensor}/{self.ratio}" + ("" if self.snr is None else f"/{self.snr:g}dB")
-                + ("" if self.psf == "gauss" else f"/{self.psf}"))
+        return (
+            f"{self.scene}/{self.sensor}/{self.ratio}"
+            + ("" if self.snr is None else f"/{self.snr:g}dB")
+            + ("" if self.psf == "gauss" else f"/{self.psf}")
+        )
 
     def true_psf(self) -> np.ndarray:
         """The PSF the case is simulated with (``ratio x ratio``, sums to 1)."""
@@ -150,8 +176,15 @@ def load_reference(scene: str, data: Path) -> tuple[np.ndarray, np.ndarray, str]
         keep = x.max(axis=(1, 2)) > 0.01  # the dead water-absorption bands are all ~0
         return x[keep], wl[keep], f"AVIRIS 90x90x{int(keep.sum())} (dead bands dropped)"
     if scene == "cave":
-        x = scipy.io.loadmat(_need(data / "hsi/cave_chart_and_stuffed_toy_ms_256.mat"))["NRD"].astype(np.float32) / 65535
-        return x[64:192, 64:192].transpose(2, 0, 1).copy(), np.arange(400, 701, 10.0), "CAVE chart_and_stuffed_toy 128x128x31 crop"
+        x = (
+            scipy.io.loadmat(_need(data / "hsi/cave_chart_and_stuffed_toy_ms_256.mat"))["NRD"].astype(np.float32)
+            / 65535
+        )
+        return (
+            x[64:192, 64:192].transpose(2, 0, 1).copy(),
+            np.arange(400, 701, 10.0),
+            "CAVE chart_and_stuffed_toy 128x128x31 crop",
+        )
     if scene == "jasper":
         d = scipy.io.loadmat(_need(data / "hsi/jasperRidge2_R198.mat"))
         x = _unit(np.load(_need(data / "hsi/jasperRidge_100x100x198.npy"))).transpose(2, 0, 1)
@@ -174,19 +207,33 @@ def sensor_srf(sensor: str, wavelengths: np.ndarray, data: Path) -> tuple[np.nda
         return load_srf(str(_need(data / "srf/sensors/IKONOS2_rsr.csv")), wavelengths, bands=bands), "IKONOS B/G/R/NIR"
     if sensor == "worldview2":
         bands = ["blue", "green", "yellow", "red", "rededge", "nir1"]
-        return load_srf(str(_need(data / "srf/sensors/WorldView2_rsr.csv")), wavelengths, bands=bands), "WorldView-2 B/G/Y/R/RE/NIR1"
+        return load_srf(
+            str(_need(data / "srf/sensors/WorldView2_rsr.csv")), wavelengths, bands=bands
+        ), "WorldView-2 B/G/Y/R/RE/NIR1"
     if sensor == "sentinel2":
-        bands = ["B2", "B3", "B4", "B5", "B6", "B7", "B8"] if wavelengths.max() < 1000 else ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
-        return load_srf("sentinel2a", wavelengths, bands=bands), f"Sentinel-2A {bands[0]}-{bands[-1]} ({len(bands)} bands)"
+        bands = (
+            ["B2", "B3", "B4", "B5", "B6", "B7", "B8"]
+            if wavelengths.max() < 1000
+            else ["B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B11", "B12"]
+        )
+        return load_srf(
+            "sentinel2a", wavelengths, bands=bands
+        ), f"Sentinel-2A {bands[0]}-{bands[-1]} ({len(bands)} bands)"
     if sensor == "landsat8":
         bands = ["B1_coastal", "B2_blue", "B3_green", "B4_red", "B5_nir", "B6_swir1", "B7_swir2"]
-        return load_srf(str(_need(data / "srf/sensors/L8_OLI_rsr.csv")), wavelengths, bands=bands), "Landsat-8 OLI B1-B7"
+        return load_srf(
+            str(_need(data / "srf/sensors/L8_OLI_rsr.csv")), wavelengths, bands=bands
+        ), "Landsat-8 OLI B1-B7"
     if sensor == "quickbird":
         bands = ["blue", "green", "red", "nir"]
-        return load_srf(str(_need(data / "srf/sensors/QuickBird2_rsr.csv")), wavelengths, bands=bands), "QuickBird B/G/R/NIR"
+        return load_srf(
+            str(_need(data / "srf/sensors/QuickBird2_rsr.csv")), wavelengths, bands=bands
+        ), "QuickBird B/G/R/NIR"
     if sensor == "worldview3":
         bands = ["coastal", "blue", "green", "yellow", "red", "rededge", "nir1", "nir2"]
-        return load_srf(str(_need(data / "srf/sensors/WorldView3_rsr.csv")), wavelengths, bands=bands), "WorldView-3 VNIR (8 bands)"
+        return load_srf(
+            str(_need(data / "srf/sensors/WorldView3_rsr.csv")), wavelengths, bands=bands
+        ), "WorldView-3 VNIR (8 bands)"
     if sensor == "nikon":
         return load_srf(str(_need(data / "srf/hsi_grid/nikon_d700_cave31_31x3.csv")), wavelengths), "Nikon D700 RGB"
     raise InputError(f"unknown benchmark sensor {sensor!r}")
@@ -220,7 +267,9 @@ def make_problem(case: Case, data: Path = DEFAULT_DATA, seed: int = 0) -> Proble
     reference, wavelengths, description = load_reference(case.scene, data)
     srf, bands = sensor_srf(case.sensor, wavelengths, data)
     sim = simulate(reference, case.ratio, srf, psf=case.true_psf(), snr_db=case.snr, seed=seed)
-    return Problem(case, f"{description}, {bands}", sim.reference, sim.lr_hsi, sim.hr_msi, band_support(srf), sim.psf, sim.srf)
+    return Problem(
+        case, f"{description}, {bands}", sim.reference, sim.lr_hsi, sim.hr_msi, band_support(srf), sim.psf, sim.srf
+    )
 
 
 class PeakMemory:
@@ -238,7 +287,7 @@ class PeakMemory:
         while not self._stop.wait(0.02):
             self.peak = max(self.peak, self._process.memory_info().rss)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 
@@ -265,12 +314,16 @@ def method_table(presets: Iterable[str] = ("default",), baselines: Iterable[str]
     unknown = [n for n in names if n not in classical.METHODS]
     if unknown:
         raise InputError(f"unknown baseline(s) {', '.join(unknown)}; known: {', '.join(classical.METHODS)}")
-    table: dict[str, Method] = {}
-    for name in names:
-        table[name] = lambda p, f=classical.METHODS[name]: f(p.lr_hsi, p.hr_msi, p.case.ratio)
+
+    def baseline(method: classical.FusionMethod) -> Method:
+        return lambda p: method(p.lr_hsi, p.hr_msi, p.case.ratio)
+
+    def pfs2c2_preset(config: FusionConfig) -> Method:
+        return lambda p: fuse(p.lr_hsi, p.hr_msi, ratio=p.case.ratio, config=config, srf_support=p.srf_support).fused
+
+    table: dict[str, Method] = {name: baseline(classical.METHODS[name]) for name in names}
     for preset in presets:
-        config = FusionConfig.preset_config(preset)
-        table[f"pfs2c2-{preset}"] = lambda p, c=config: fuse(p.lr_hsi, p.hr_msi, p.case.ratio, config=c, srf_support=p.srf_support).fused
+        table[f"pfs2c2-{preset}"] = pfs2c2_preset(FusionConfig.preset_config(preset))
     return table
 
 
@@ -285,11 +338,21 @@ def run_case(problem: Problem, methods: dict[str, Method], log: Callable[[str], 
             fused = method(problem)
             seconds = time.perf_counter() - start
         scores = evaluate(fused, problem.reference, problem.case.ratio)
-        row = {"case": problem.case.name, "method": name, "psnr": scores["psnr"], "sam": scores["sam"], "ergas": scores["ergas"],
-               "ssim": scores["ssim"], "seconds": seconds, "peak_mb": memory.above_start_mb}
+        row = {
+            "case": problem.case.name,
+            "method": name,
+            "psnr": scores["psnr"],
+            "sam": scores["sam"],
+            "ergas": scores["ergas"],
+            "ssim": scores["ssim"],
+            "seconds": seconds,
+            "peak_mb": memory.above_start_mb,
+        }
         rows.append(row)
-        log(f"{row['case']:24s} {name:20s} PSNR {row['psnr']:6.2f}  SAM {row['sam']:6.2f}  ERGAS {row['ergas']:6.2f}  "
-            f"SSIM {row['ssim']:.4f}  {seconds:7.1f} s  {row['peak_mb']:7.1f} MB")
+        log(
+            f"{row['case']:24s} {name:20s} PSNR {row['psnr']:6.2f}  SAM {row['sam']:6.2f}  ERGAS {row['ergas']:6.2f}  "
+            f"SSIM {row['ssim']:.4f}  {seconds:7.1f} s  {row['peak_mb']:7.1f} MB"
+        )
     return rows
 
 
@@ -307,9 +370,17 @@ def environment() -> dict[str, str]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "torch_threads": str(torch.get_num_threads()), "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none", "date": time.strftime("%Y-%m-%d")}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "torch_threads": str(torch.get_num_threads()),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
 
 def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -317,7 +388,16 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
-        out.append({"method": method, "cases": len(mine), **{k: float(np.mean([r[k] for r in mine])) for k in ("psnr", "sam", "ergas", "ssim", "seconds", "peak_mb")}})
+        out.append(
+            {
+                "method": method,
+                "cases": len(mine),
+                **{
+                    k: float(np.mean([r[k] for r in mine]))
+                    for k in ("psnr", "sam", "ergas", "ssim", "seconds", "peak_mb")
+                },
+            }
+        )
     return sorted(out, key=lambda r: -r["psnr"])
 
 
@@ -331,11 +411,28 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 def to_markdown(rows: list[dict[str, Any]], env: dict[str, str], command: str) -> str:
     """Per-case table, mean table and the environment, as Markdown."""
-    lines = [f"Command: `{command}`  ", "Machine: " + ", ".join(f"{k} {v}" for k, v in env.items()) + ".", "",
-             "| case | method | PSNR (dB) | SAM (deg) | ERGAS | SSIM | time (s) | peak memory (MB) |", "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['case']} | {r['method']} | {r['psnr']:.2f} | {r['sam']:.2f} | {r['ergas']:.2f} | {r['ssim']:.4f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |" for r in rows]
-    lines += ["", "Mean over the cases each method ran:", "", "| method | cases | PSNR (dB) | SAM (deg) | ERGAS | SSIM | time (s) |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {r['cases']} | {r['psnr']:.2f} | {r['sam']:.2f} | {r['ergas']:.2f} | {r['ssim']:.4f} | {r['seconds']:.1f} |" for r in summary(rows)]
+    lines = [
+        f"Command: `{command}`  ",
+        "Machine: " + ", ".join(f"{k} {v}" for k, v in env.items()) + ".",
+        "",
+        "| case | method | PSNR (dB) | SAM (deg) | ERGAS | SSIM | time (s) | peak memory (MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['case']} | {r['method']} | {r['psnr']:.2f} | {r['sam']:.2f} | {r['ergas']:.2f} | {r['ssim']:.4f} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |"
+        for r in rows
+    ]
+    lines += [
+        "",
+        "Mean over the cases each method ran:",
+        "",
+        "| method | cases | PSNR (dB) | SAM (deg) | ERGAS | SSIM | time (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['method']} | {r['cases']} | {r['psnr']:.2f} | {r['sam']:.2f} | {r['ergas']:.2f} | {r['ssim']:.4f} | {r['seconds']:.1f} |"
+        for r in summary(rows)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -345,7 +442,7 @@ def update_doc(doc: Path, key: str, section: str) -> None:
     text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     block = f"{begin}\n{section}{end}"
     if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
+        text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)

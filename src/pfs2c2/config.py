@@ -1,4 +1,8 @@
-"""Run configuration: stage schedules, loss weights, module options, seed and device; YAML in/out.
+"""Method configuration (stage schedules, loss weights, module options, seed) and run options; YAML in/out.
+
+:class:`FusionConfig` holds everything that changes the fused cube; it is frozen (override with
+``dataclasses.replace(cfg, seed=1)``) and checked when built. :class:`RunOptions` holds what does
+not change the result: device, threads, progress callback and checkpoints.
 
 Presets:
 
@@ -13,14 +17,31 @@ Presets:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from ._checks import check_config, check_stage
+from .errors import InputError
 
-@dataclass
+Preset = Literal["default", "faithful", "fast"]
+PsfInit = Literal["uniform", "gaussian"]
+OutputActivation = Literal["leaky_relu", "none"]
+
+PRESETS: tuple[Preset, ...] = ("default", "faithful", "fast")
+"""The preset names, in the order the CLI offers them."""
+
+RUN_OPTION_KEYS = ("device", "threads")
+"""Keys that older config files held beside the method settings; they are run options now."""
+
+ProgressCallback = Callable[[int, int, int, float], None]
+"""Called as ``callback(stage, iteration, total_iterations, loss)`` during training."""
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """Schedule of one stage: Adam with ``lr``, constant until ``decay_start``, then linear to 0.
 
@@ -34,14 +55,8 @@ class StageConfig:
     patience: int = 0
 
     def validate(self, name: str) -> None:
-        if self.iterations < 0:
-            raise ValueError(f"{name}.iterations must be >= 0, got {self.iterations}")
-        if not self.lr > 0:
-            raise ValueError(f"{name}.lr must be positive, got {self.lr}")
-        if self.patience < 0:
-            raise ValueError(f"{name}.patience must be >= 0, got {self.patience}")
-        if not 0 <= self.decay_start <= max(self.iterations, 0):
-            raise ValueError(f"{name}.decay_start must be in [0, iterations={self.iterations}], got {self.decay_start}")
+        """Refuse out-of-range values (InputError naming ``name``, e.g. "stage1"); FusionConfig calls it."""
+        check_stage(self, name)
 
     def lr_factor(self, iteration: int) -> float:
         """Multiplier of ``lr`` at a 0-based iteration: 1 before ``decay_start``, then linear to 0."""
@@ -50,7 +65,7 @@ class StageConfig:
         return max(0.0, (self.iterations - iteration) / max(1, self.iterations - self.decay_start))
 
 
-@dataclass
+@dataclass(frozen=True)
 class FusionConfig:
     """Everything that decides a fusion run (besides the data and the known PSF/SRF).
 
@@ -86,16 +101,20 @@ class FusionConfig:
         learn_srf_gain: learn a gain per MSI band (needed when the images are in different units).
         support_threshold: SRF support is where the response is >= this fraction of its peak.
         seed: random seed (CPU runs with the same seed and thread count are bit-identical).
-        device: "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:1", ...
-        threads: torch CPU threads (None = torch's default).
         log_every: record losses in the history every this many iterations.
         divergence_factor: a loss above this times the stage's best loss (floor 1e-3) counts as
             diverged, like a NaN/Inf loss: the run rolls back to its last good state and halves the
             learning rate.
         divergence_retries: roll-backs allowed per stage before the run stops with FusionError.
+
+    The device and the thread count are run options (:class:`RunOptions`): they do not change what
+    the method computes.
+
+    Raises:
+        InputError: when built with a value out of range (one line naming the field).
     """
 
-    preset: str = "default"
+    preset: Preset = "default"
     stage1: StageConfig = field(default_factory=lambda: StageConfig(200, 5e-3, 100))
     stage2: StageConfig = field(default_factory=lambda: StageConfig(3000, 2e-2, 1500))
     stage3: StageConfig = field(default_factory=lambda: StageConfig(2000, 2e-3, 1000, patience=500))
@@ -110,20 +129,18 @@ class FusionConfig:
     holdout_fraction: float = 0.0
     holdout_retrain: bool = True
     ensemble: int = 2
-    output_activation: str = "leaky_relu"
+    output_activation: OutputActivation = "leaky_relu"
     psf_size: int | None = None
-    psf_init: str = "uniform"
+    psf_init: PsfInit = "uniform"
     learn_srf_gain: bool = True
     support_threshold: float = 0.05
     seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
     log_every: int = 50
     divergence_factor: float = 100.0
     divergence_retries: int = 5
 
     @classmethod
-    def preset_config(cls, name: str) -> "FusionConfig":
+    def preset_config(cls, name: str) -> FusionConfig:
         """The configuration of a named preset ("default", "faithful", "fast")."""
         if name == "default":
             return cls()
@@ -154,44 +171,25 @@ class FusionConfig:
                 ensemble=1,
                 log_every=1000,
             )
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        raise InputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
 
-    def validate(self) -> "FusionConfig":
-        """Check values; raise ValueError with a one-line message naming the bad field."""
-        for name in ("stage1", "stage2", "stage3"):
-            getattr(self, name).validate(name)
-        for name in ("anchor_weight", "agreement_weight", "spectral_consistency_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.psf_init not in ("uniform", "gaussian"):
-            raise ValueError(f"psf_init must be 'uniform' or 'gaussian', got {self.psf_init!r}")
-        if self.output_activation not in ("leaky_relu", "none"):
-            raise ValueError(f"output_activation must be 'leaky_relu' or 'none', got {self.output_activation!r}")
-        if not 0 <= self.holdout_fraction < 0.5:
-            raise ValueError(f"holdout_fraction must be in [0, 0.5), got {self.holdout_fraction}")
-        if self.ensemble < 1:
-            raise ValueError(f"ensemble must be >= 1 (the number of runs averaged), got {self.ensemble}")
-        if not 0 < self.batch_fraction <= 1:
-            raise ValueError(f"batch_fraction must be in (0, 1], got {self.batch_fraction}")
-        if not 0 <= self.support_threshold < 1:
-            raise ValueError(f"support_threshold must be in [0, 1), got {self.support_threshold}")
-        if not self.divergence_factor > 1:
-            raise ValueError(f"divergence_factor must be > 1, got {self.divergence_factor}")
-        if self.divergence_retries < 0:
-            raise ValueError(f"divergence_retries must be >= 0, got {self.divergence_retries}")
-        if self.log_every < 1:
-            raise ValueError(f"log_every must be >= 1, got {self.log_every}")
+    def __post_init__(self) -> None:
+        check_config(self)
+
+    def validate(self) -> FusionConfig:
+        """Kept for compatibility: a FusionConfig is checked when it is built. Returns ``self``."""
         return self
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict of every field (the stages as dicts); what YAML and fingerprints hold."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], base: "FusionConfig | None" = None) -> "FusionConfig":
+    def from_dict(cls, data: dict[str, Any], base: FusionConfig | None = None) -> FusionConfig:
         """Overlay ``data`` on ``base`` (or on the preset named in ``data``, else the default).
 
         Raises:
-            ValueError: for an unknown key or a malformed stage.
+            InputError: for an unknown key, a malformed stage or a value out of range.
         """
         data = dict(data)
         if base is None:
@@ -199,33 +197,94 @@ class FusionConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown configuration key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+            raise InputError(
+                f"unknown configuration key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+            )
         values = base.to_dict()
         for key, value in data.items():
             if key.startswith("stage"):
                 if not isinstance(value, dict):
-                    raise ValueError(f"{key} must be a mapping with iterations, lr, decay_start")
+                    raise InputError(f"{key} must be a mapping with iterations, lr, decay_start")
                 bad = sorted(set(value) - {"iterations", "lr", "decay_start", "patience"})
                 if bad:
-                    raise ValueError(f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience")
+                    raise InputError(
+                        f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience"
+                    )
                 values[key] = {**values[key], **value}
             else:
                 values[key] = value
-        stages = {k: StageConfig(**values.pop(k)) for k in ("stage1", "stage2", "stage3")}
-        return cls(**values, **stages).validate()
+        stages: dict[str, Any] = {k: StageConfig(**values.pop(k)) for k in ("stage1", "stage2", "stage3")}
+        return cls(**values, **stages)
 
     def to_yaml(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as YAML."""
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     @classmethod
-    def from_yaml(cls, path: str | Path, base: "FusionConfig | None" = None) -> "FusionConfig":
-        try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"cannot parse YAML config {path}: {str(exc).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"config file {path} must hold a mapping of keys to values")
-        return cls.from_dict(data, base)
+    def from_yaml(cls, path: str | Path, base: FusionConfig | None = None) -> FusionConfig:
+        """:meth:`from_dict` of a YAML file (see :func:`read_config_file` for files with run options)."""
+        return cls.from_dict(read_yaml(path), base)
 
 
-PRESETS = ("default", "faithful", "fast")
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping a YAML config file holds (an empty file is ``{}``).
+
+    Raises:
+        InputError: if the file is not YAML or does not hold a mapping.
+    """
+    try:
+        data = yaml.safe_load(Path(path).read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"cannot parse YAML config {path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"config file {path} must hold a mapping of keys to values")
+    return data
+
+
+def split_run_options(mapping: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a config mapping into ``(method settings, run options)``.
+
+    Older config files held ``device`` and ``threads`` beside the method settings; they are
+    :class:`RunOptions` now. Returns copies; the first goes to :meth:`FusionConfig.from_dict`, the
+    second to ``RunOptions(**run)``.
+    """
+    config = {k: v for k, v in mapping.items() if k not in RUN_OPTION_KEYS}
+    run = {k: v for k, v in mapping.items() if k in RUN_OPTION_KEYS}
+    return config, run
+
+
+def read_config_file(path: str | Path, base: FusionConfig | None = None) -> tuple[FusionConfig, dict[str, Any]]:
+    """A YAML config file as ``(FusionConfig overlaid on base, run options found in it)``.
+
+    The run options are the legacy keys ``device`` / ``threads`` (see :func:`split_run_options`).
+    """
+    config, run = split_run_options(read_yaml(path))
+    return FusionConfig.from_dict(config, base), run
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a fusion, without changing its result (so not part of the checkpoint fingerprint).
+
+    Attributes:
+        device: "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:1", ...
+        threads: torch CPU threads (None = torch's default). CPU runs with the same seed and thread
+            count are bit-identical.
+        callback: ``callback(stage, iteration, total, loss)`` for progress reporting.
+        checkpoint: file for the training state, written atomically every ``checkpoint_every``
+            seconds (and when training ends); None = no checkpoints.
+        checkpoint_every: seconds between checkpoint writes.
+        resume: continue from ``checkpoint`` if it exists (it must come from the same inputs and
+            settings); the result equals an uninterrupted run's (bit-identical on the CPU with the
+            same thread count).
+        keep_checkpoint: leave the checkpoint file after success (the CLI deletes it only once the
+            outputs are written); by default it is removed.
+    """
+
+    device: str = "auto"
+    threads: int | None = None
+    callback: ProgressCallback | None = None
+    checkpoint: str | Path | None = None
+    checkpoint_every: float = 60.0
+    resume: bool = False
+    keep_checkpoint: bool = False

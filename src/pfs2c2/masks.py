@@ -1,4 +1,4 @@
-"""Which pixels are data: nodata borders, NaN, saturation; masked losses.
+"""Which pixels are data: nodata borders, NaN, saturation.
 
 A pixel is valid when every band is finite, the spectrum is not all zero (zero-filled borders), no
 band equals the nodata value, and no band reaches the saturation level. Invalid pixels are left out of
@@ -8,7 +8,6 @@ every loss and metric and come back as nodata in the fused cube.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 
 def valid_pixels(cube: np.ndarray, nodata: float | None = None, saturation: float | None = None) -> np.ndarray:
@@ -26,12 +25,4 @@ def valid_pixels(cube: np.ndarray, nodata: float | None = None, saturation: floa
 def block_all(mask: np.ndarray, ratio: int) -> np.ndarray:
     """``(H, W)`` -> ``(H/ratio, W/ratio)``: True where every pixel of the ratio x ratio block is True."""
     h, w = mask.shape[0] // ratio, mask.shape[1] // ratio
-    return mask[: h * ratio, : w * ratio].reshape(h, ratio, w, ratio).all(axis=(1, 3))
-
-
-def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean absolute difference over the pixels where ``mask`` (broadcast to ``a``) is 1."""
-    if mask is None:
-        return torch.nn.functional.l1_loss(a, b)
-    weights = mask.expand_as(a)
-    return ((a - b).abs() * weights).sum() / weights.sum().clamp_min(1.0)
+    return np.asarray(mask[: h * ratio, : w * ratio].reshape(h, ratio, w, ratio).all(axis=(1, 3)))

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from .fusion import Layout, check_srf, to_chw
-from .physics import add_noise, blur_downsample, check_psf, crop_to_ratio, gaussian_psf
-from .validation import check_known_psf
+from ._checks import Layout, as_chw, check_psf, check_ratio, check_srf
+from .errors import InputError
+from .physics import add_noise, blur_downsample, crop_to_ratio, gaussian_psf
 
 
 @dataclass
@@ -58,21 +58,17 @@ def simulate(
     Returns:
         A :class:`Simulation`, float32 cubes.
     """
-    if int(ratio) != ratio or ratio < 2:
-        raise ValueError(f"ratio must be an integer >= 2, got {ratio}")
-    ratio = int(ratio)
-    x = crop_to_ratio(to_chw(reference, layout, "reference"), ratio).astype(np.float64)
+    ratio = check_ratio(ratio)
+    x = crop_to_ratio(as_chw(reference, layout, "reference"), ratio).astype(np.float64)
     if x.shape[1] < ratio or x.shape[2] < ratio:
-        raise ValueError(f"reference of size {x.shape[1]}x{x.shape[2]} is smaller than the ratio {ratio}")
+        raise InputError(f"reference of size {x.shape[1]}x{x.shape[2]} is smaller than the ratio {ratio}")
     if np.ndim(srf) != 2:
-        raise ValueError(f"SRF must be a 2-D (HSI bands, MSI bands) matrix, got shape {np.shape(srf)}")
+        raise InputError(f"SRF must be a 2-D (HSI bands, MSI bands) matrix, got shape {np.shape(srf)}")
     m = check_srf(srf, x.shape[0], np.shape(srf)[1])
     if m.shape[1] >= m.shape[0]:
-        raise ValueError(f"the SRF maps {m.shape[0]} HSI bands to {m.shape[1]} MSI bands; the MSI needs fewer bands")
+        raise InputError(f"the SRF maps {m.shape[0]} HSI bands to {m.shape[1]} MSI bands; the MSI needs fewer bands")
     m = m / m.sum(0, keepdims=True)
-    if psf is not None:
-        check_known_psf(psf, ratio)
-    kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio)
+    kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio, sum_to_one=True)
     lr = blur_downsample(x, kernel, ratio)
     hr = np.einsum("chw,cm->mhw", x, m)
     if snr_db is not None:

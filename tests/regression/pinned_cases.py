@@ -42,13 +42,23 @@ def _problem(size: int = 32) -> dict[str, Any]:
 
 def _cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """name -> (configuration overrides, which known operators to pass)."""
-    short = {"stage1": {"iterations": 60, "decay_start": 30}, "stage2": {"iterations": 300, "decay_start": 150},
-             "stage3": {"iterations": 200, "decay_start": 100, "patience": 100}}
+    short = {
+        "stage1": {"iterations": 60, "decay_start": 30},
+        "stage2": {"iterations": 300, "decay_start": 150},
+        "stage3": {"iterations": 200, "decay_start": 100, "patience": 100},
+    }
     return {
         "default": ({"preset": "default"}, {}),
-        "faithful_short": ({"preset": "faithful", "stage1": {"iterations": 300, "decay_start": 150},
-                            "stage2": {"iterations": 300, "decay_start": 150},
-                            "stage3": {"iterations": 300, "decay_start": 150}, "log_every": 50}, {}),
+        "faithful_short": (
+            {
+                "preset": "faithful",
+                "stage1": {"iterations": 300, "decay_start": 150},
+                "stage2": {"iterations": 300, "decay_start": 150},
+                "stage3": {"iterations": 300, "decay_start": 150},
+                "log_every": 50,
+            },
+            {},
+        ),
         "default_holdout": ({"preset": "default", "holdout_fraction": 0.2, **short}, {}),
         "default_known_operators": ({"preset": "default", "ensemble": 1, **short}, {"psf": True, "srf": True}),
         "fast_wide_psf": ({"preset": "fast", "psf_size": 8, "psf_init": "gaussian", **short}, {}),
@@ -79,14 +89,32 @@ def _run_cli(name: str, flags: list[str], problem: dict[str, Any]) -> dict[str, 
         folder = Path(tmp)
         np.save(folder / "lr.npy", problem["lr"].transpose(1, 2, 0))
         np.save(folder / "msi.npy", problem["msi"].transpose(1, 2, 0))
-        schedule = {"stage1": {"iterations": 40, "decay_start": 20}, "stage2": {"iterations": 200, "decay_start": 100},
-                    "stage3": {"iterations": 100, "decay_start": 50, "patience": 50}}
+        schedule = {
+            "stage1": {"iterations": 40, "decay_start": 20},
+            "stage2": {"iterations": 200, "decay_start": 100},
+            "stage3": {"iterations": 100, "decay_start": 50, "patience": 50},
+        }
         (folder / "out").mkdir()
         (folder / "config.yaml").write_text(yaml.safe_dump(schedule))
-        command = [sys.executable, "-m", "pfs2c2", "fuse", "--hsi", str(folder / "lr.npy"), "--msi",
-                   str(folder / "msi.npy"), "--out", str(folder / "out" / "fused.npy"), "--config",
-                   str(folder / "config.yaml"), "--no-plots", *flags]
-        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        command = [
+            sys.executable,
+            "-m",
+            "pfs2c2",
+            "fuse",
+            "--hsi",
+            str(folder / "lr.npy"),
+            "--msi",
+            str(folder / "msi.npy"),
+            "--out",
+            str(folder / "out" / "fused.npy"),
+            "--config",
+            str(folder / "config.yaml"),
+            "--no-plots",
+            *flags,
+        ]
+        done = subprocess.run(
+            command, check=False, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}
+        )
         if done.returncode:
             raise RuntimeError(f"{name}: pfs2c2 fuse failed: {done.stderr.strip()}")
         fused = np.load(folder / "out" / "fused.npy")
@@ -107,8 +135,12 @@ def run(names: list[str] | None = None) -> dict[str, dict[str, str]]:
         config = pfs2c2.FusionConfig.from_dict(overrides)
         kwargs = {key: problem[key] for key in known}
         result = pfs2c2.fuse(problem["lr"], problem["msi"], config=config, **kwargs)
-        out[name] = {"fused": _digest(result.fused), "psf": _digest(result.psf), "srf": _digest(result.srf),
-                     "gain": _digest(result.srf_gain)}
+        out[name] = {
+            "fused": _digest(result.fused),
+            "psf": _digest(result.psf),
+            "srf": _digest(result.srf),
+            "gain": _digest(result.srf_gain),
+        }
     for name, flags in CLI_CASES.items():
         if not names or name in names:
             out[name] = _run_cli(name, flags, _problem(size=64))

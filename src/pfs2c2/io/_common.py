@@ -1,4 +1,5 @@
-"""Helpers shared by the readers and writers: path specs, one-line errors, lazy rasterio import."""
+"""Helpers shared by the readers and writers: path specs, one-line errors, lazy rasterio import, metadata
+value parsing (ENVI lists, HDF5 / MATLAB attribute strings)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def split_spec(spec: PathLike) -> tuple[Path, str | None]:
 
 
 def check_exists(path: Path) -> None:
+    """Refuse a missing path (``FileNotFoundError``) or a directory (:class:`InputError`)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: file not found; check the path")
     if path.is_dir():
@@ -58,11 +60,9 @@ def check_exists(path: Path) -> None:
 def import_rasterio(path: Path, what: str) -> Any:
     """Import rasterio lazily with a one-line message when it is missing."""
     try:
-        import rasterio  # noqa: PLC0415
+        import rasterio
     except ImportError:  # pragma: no cover - rasterio is installed in the test environment
-        raise InputError(
-            f"{path}: {what} needs rasterio; install it with 'pip install rasterio'"
-        ) from None
+        raise InputError(f"{path}: {what} needs rasterio; install it with 'pip install rasterio'") from None
     return rasterio
 
 
@@ -117,19 +117,3 @@ def as_str(value: Any) -> str | None:
         return None
     s = str(value).strip()
     return s or None
-
-
-def split_line(line: str) -> list[str]:
-    """Split a text-table line on ',', ';', tab or whitespace (in that order of preference); strip quotes."""
-    for sep in (",", ";", "\t"):
-        if sep in line:
-            return [t.strip().strip('"').strip() for t in line.split(sep)]
-    return line.split()
-
-
-def to_float(tok: str) -> float | None:
-    """``float(tok)``, or None when the token is not a number."""
-    try:
-        return float(tok)
-    except ValueError:
-        return None

@@ -5,7 +5,8 @@ nest: same CRS, north-up (no rotation), MSI pixel size = HSI pixel size / N with
 edges that line up (every HSI pixel covers exactly N x N MSI pixels). :func:`match_grids` checks this and
 returns the ratio plus the windows to read so that both images cover the same ground: the MSI window
 under the overlapping HSI pixels, and the HSI window of those pixels (whole HSI pixels only). When either
-image has no grid, the ratio is taken from the array shapes alone.
+image has no grid, the ratio is taken from the array shapes alone
+(:func:`pfs2c2._checks.ratio_from_shapes`).
 
 Windows are ``(row_off, col_off, height, width)``, the form :func:`~pfs2c2.io.readers.read_cube` takes.
 Every failure is a :class:`~pfs2c2.errors.InputError` (a ``ValueError``) with a one-line message
@@ -16,11 +17,11 @@ Numpy-free and rasterio-light: rasterio is imported only to compare two CRS stri
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from .meta import RasterMeta
+from .._checks import check_ratio, ratio_from_shapes
 from ..errors import InputError
+from .meta import RasterMeta
 
 __all__ = ["GridMatch", "match_grids"]
 
@@ -81,13 +82,8 @@ def match_grids(
     h, w = _shape(hsi_shape, "hsi_shape")
     H, W = _shape(msi_shape, "msi_shape")
     if ratio is not None:
-        ratio = check_ratio_value(ratio)
-    geo = (
-        hsi_meta is not None
-        and msi_meta is not None
-        and hsi_meta.is_georeferenced
-        and msi_meta.is_georeferenced
-    )
+        ratio = check_ratio(ratio)
+    geo = hsi_meta is not None and msi_meta is not None and hsi_meta.is_georeferenced and msi_meta.is_georeferenced
     if not geo:
         return GridMatch(ratio=ratio_from_shapes(h, w, H, W, ratio))
     assert hsi_meta is not None and msi_meta is not None
@@ -114,54 +110,12 @@ def _num(x: float) -> str:
     return f"{x:.10g}" if abs(x) >= 1e-3 else f"{x:.4g}"
 
 
-def check_ratio_value(ratio: object) -> int:
-    """A user-given fusion ratio as an ``int``: an integer (``4`` or ``4.0``) of at least 2.
-
-    Raises:
-        InputError: for 0, 1, negative, non-integer or non-numeric values (one-line message).
-    """
-    try:
-        value = float(ratio)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = math.nan
-    if isinstance(ratio, bool) or not math.isfinite(value) or value != int(value) or value < 2:
-        raise InputError(
-            f"ratio must be an integer >= 2 (HSI pixel size / MSI pixel size, e.g. 4), got {ratio!r}; "
-            "omit it to take it from the image sizes"
-        )
-    return int(value)
-
-
-def ratio_from_shapes(h: int, w: int, H: int, W: int, ratio: int | None = None) -> int:
-    """Ratio of an ``H x W`` MSI to an ``h x w`` HSI from the sizes alone; check a given ``ratio``.
-
-    Raises:
-        InputError: sizes not an integer ratio apart (same on both axes), a contradicting ``ratio``,
-            or a ratio below 2.
-    """
-    if ratio is not None:
-        ratio = check_ratio_value(ratio)
-    if min(h, w, H, W) < 1:
-        raise InputError(f"empty image: HSI size {h}x{w}, MSI size {H}x{W}; every axis needs at least one pixel")
-    if H % h or W % w or H // h != W // w:
-        raise InputError(
-            f"MSI size {H}x{W} is not an integer multiple of HSI size {h}x{w} (same factor on both axes; "
-            f"ratios {_num(H / h)} x {_num(W / w)}); crop the MSI to N*{h} x N*{w} pixels or use georeferenced files"
-        )
-    found = H // h
-    if ratio is not None and int(ratio) != found:
-        raise InputError(f"--ratio {ratio} contradicts the image sizes (HSI {h}x{w}, MSI {H}x{W} give ratio {found})")
-    if found < 2:
-        raise InputError(f"HSI and MSI have the same size {h}x{w}; the MSI must have the finer grid (ratio >= 2)")
-    return found
-
-
 def _crs_label(crs: str) -> str:
     try:
-        from rasterio.crs import CRS  # noqa: PLC0415
+        from rasterio.crs import CRS
 
         s = CRS.from_user_input(crs).to_string()
-    except Exception:  # noqa: BLE001 - only for display
+    except Exception:
         s = crs
     s = " ".join(s.split())
     return s if len(s) <= 60 else s[:57] + "..."
@@ -171,12 +125,12 @@ def _same_crs(a: str, b: str) -> bool:
     if a == b:
         return True
     try:
-        from rasterio.crs import CRS  # noqa: PLC0415
+        from rasterio.crs import CRS
     except ImportError:  # pragma: no cover - rasterio is a dependency
         return " ".join(a.split()).upper() == " ".join(b.split()).upper()
     try:
         return CRS.from_user_input(a) == CRS.from_user_input(b)
-    except Exception as exc:  # noqa: BLE001 - CRSError and friends
+    except Exception as exc:
         reason = " ".join(str(exc).split())[:150]
         raise InputError(
             f"cannot compare the CRS of the HSI ({_crs_label(a)}) and the MSI ({_crs_label(b)}): "
@@ -203,33 +157,25 @@ def _int_ratio(r: float) -> int | None:
     return None
 
 
-def _match_georeferenced(
-    hsi: RasterMeta,
-    hsi_shape: tuple[int, int],
-    msi: RasterMeta,
-    msi_shape: tuple[int, int],
-    ratio: int | None,
-) -> GridMatch:
-    h, w = hsi_shape
-    H, W = msi_shape
-    assert hsi.crs is not None and msi.crs is not None
-    assert hsi.transform is not None and msi.transform is not None
-    ha, hb, hc, hd, he, hf = hsi.transform
-    ma, mb, mc, md, me, mf = msi.transform
-    hsi_bounds = _bounds(hsi.transform, h, w)
+def _check_same_crs(hsi: RasterMeta, msi: RasterMeta, hsi_bounds: tuple[float, float, float, float]) -> None:
+    """Refuse grids in different CRS (with the ``rio warp`` command that fixes it)."""
+    assert hsi.crs is not None and msi.crs is not None and hsi.transform is not None
+    if _same_crs(hsi.crs, msi.crs):
+        return
+    hl, ml = _crs_label(hsi.crs), _crs_label(msi.crs)
+    dst = hl if len(hl) <= 30 and "..." not in hl else "<HSI CRS>"
+    raise InputError(
+        f"HSI CRS {hl} and MSI CRS {ml} differ; reproject one onto the other, e.g. "
+        f"`rio warp msi.tif msi_reproj.tif --dst-crs {dst} --bounds {_bounds_text(hsi_bounds)} "
+        f"--res R` with R = HSI pixel {_num(abs(hsi.transform[0]))} / N (keeps the grids nested; `--like hsi.tif` "
+        f"would copy the HSI pixel size too), or rioxarray's reproject_match onto such a grid"
+    )
 
-    # -- CRS
-    if not _same_crs(hsi.crs, msi.crs):
-        hl, ml = _crs_label(hsi.crs), _crs_label(msi.crs)
-        dst = hl if len(hl) <= 30 and "..." not in hl else "<HSI CRS>"
-        raise InputError(
-            f"HSI CRS {hl} and MSI CRS {ml} differ; reproject one onto the other, e.g. "
-            f"`rio warp msi.tif msi_reproj.tif --dst-crs {dst} --bounds {_bounds_text(hsi_bounds)} "
-            f"--res R` with R = HSI pixel {_num(abs(ha))} / N (keeps the grids nested; `--like hsi.tif` "
-            f"would copy the HSI pixel size too), or rioxarray's reproject_match onto such a grid"
-        )
 
-    # -- rotation / shear
+def _check_north_up(hsi_t: tuple[float, ...], msi_t: tuple[float, ...]) -> None:
+    """Refuse rotated / sheared grids and grids running in opposite directions."""
+    ha, hb, _, hd, he, _ = hsi_t
+    ma, mb, _, md, me, _ = msi_t
     for name, (a, b, d, e) in (("HSI", (ha, hb, hd, he)), ("MSI", (ma, mb, md, me))):
         scale = max(abs(a), abs(e), abs(b), abs(d))
         if abs(b) > _ROTATION_RTOL * scale or abs(d) > _ROTATION_RTOL * scale or a == 0 or e == 0:
@@ -246,9 +192,16 @@ def _match_georeferenced(
             f"`gdalwarp msi.tif msi_northup.tif` (and the same for the HSI)"
         )
 
-    # -- pixel-size ratio
-    hpx, hpy = abs(ha), abs(he)
-    mpx, mpy = abs(ma), abs(me)
+
+def _pixel_ratio(
+    hsi_t: tuple[float, ...],
+    msi_t: tuple[float, ...],
+    hsi_bounds: tuple[float, float, float, float],
+    ratio: int | None,
+) -> int:
+    """The integer ratio N of the HSI to the MSI pixel size (same on both axes, equal to ``ratio``)."""
+    hpx, hpy = abs(hsi_t[0]), abs(hsi_t[4])
+    mpx, mpy = abs(msi_t[0]), abs(msi_t[4])
     rx, ry = hpx / mpx, hpy / mpy
     nx, ny = _int_ratio(rx), _int_ratio(ry)
     px_text = f"HSI pixel size {_num(hpx)} x {_num(hpy)} and MSI pixel size {_num(mpx)} x {_num(mpy)}"
@@ -273,8 +226,16 @@ def _match_georeferenced(
             f"ratio={ratio} was given but the {px_text} give a ratio of {n}; drop the ratio argument "
             f"or resample the MSI to pixel size {_num(hpx / ratio)} x {_num(hpy / ratio)}"
         )
+    return n
 
-    # -- origin alignment, in MSI pixels (column / row units of the MSI)
+
+def _grid_offset(
+    hsi_t: tuple[float, ...], msi_t: tuple[float, ...], hsi_bounds: tuple[float, float, float, float]
+) -> tuple[int, int]:
+    """Offset ``(dx, dy)`` of the HSI origin from the MSI origin, in whole MSI pixels (columns, rows)."""
+    hc, hf = hsi_t[2], hsi_t[5]
+    ma, mc, me, mf = msi_t[0], msi_t[2], msi_t[4], msi_t[5]
+    mpx, mpy = abs(ma), abs(me)
     fx = (hc - mc) / ma
     fy = (hf - mf) / me
     dx, dy = round(fx), round(fy)
@@ -287,6 +248,25 @@ def _match_georeferenced(
             f"msi_aligned.tif` or `rio warp msi.tif msi_aligned.tif --bounds {b} --res {_num(mpx)} "
             f"--res {_num(mpy)}` (or `rio warp --like` a template on that grid)"
         )
+    return dx, dy
+
+
+def _match_georeferenced(
+    hsi: RasterMeta,
+    hsi_shape: tuple[int, int],
+    msi: RasterMeta,
+    msi_shape: tuple[int, int],
+    ratio: int | None,
+) -> GridMatch:
+    h, w = hsi_shape
+    H, W = msi_shape
+    assert hsi.crs is not None and msi.crs is not None
+    assert hsi.transform is not None and msi.transform is not None
+    hsi_bounds = _bounds(hsi.transform, h, w)
+    _check_same_crs(hsi, msi, hsi_bounds)
+    _check_north_up(hsi.transform, msi.transform)
+    n = _pixel_ratio(hsi.transform, msi.transform, hsi_bounds, ratio)
+    dx, dy = _grid_offset(hsi.transform, msi.transform, hsi_bounds)
 
     # -- overlap in whole HSI pixels: HSI pixel (i, j) covers MSI rows [dy + i*n, dy + (i+1)*n)
     #    and columns [dx + j*n, dx + (j+1)*n).

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RasterMeta", "wavelengths_to_nm", "MICROMETRE_THRESHOLD"]
+__all__ = ["RasterMeta", "wavelengths_to_nm", "wavelength_unit_factor", "MICROMETRE_THRESHOLD"]
 
 #: Wavelength arrays whose maximum is below this value are taken as micrometres and converted to nm.
 MICROMETRE_THRESHOLD = 30.0
@@ -48,8 +48,9 @@ _UM_UNITS = {
 _MM_UNITS = {"mm", "millimeter", "millimeters", "millimetre", "millimetres"}
 
 
-def _unit_factor(units: str | None) -> float | None:
-    """Factor to nm for a wavelength unit string; ``None`` when unknown or missing."""
+def wavelength_unit_factor(units: str | None) -> float | None:
+    """Factor to nm for a wavelength unit string (``"nm"`` 1, ``"um"`` 1000, ``"mm"`` 1e6); ``None`` when
+    unknown or missing."""
     if units is None:
         return None
     u = str(units).strip().lower()
@@ -62,9 +63,7 @@ def _unit_factor(units: str | None) -> float | None:
     return None
 
 
-def wavelengths_to_nm(
-    values: Sequence[float] | np.ndarray, units: str | None = None
-) -> np.ndarray:
+def wavelengths_to_nm(values: Sequence[float] | np.ndarray, units: str | None = None) -> np.ndarray:
     """Convert wavelengths to nanometres.
 
     Args:
@@ -81,10 +80,8 @@ def wavelengths_to_nm(
     """
     wl = np.asarray(values, dtype=np.float64).reshape(-1)
     if wl.size == 0 or not np.all(np.isfinite(wl)):
-        raise ValueError(
-            f"wavelengths must be a non-empty list of finite numbers, got {np.asarray(values)!r:.80}"
-        )
-    factor = _unit_factor(units)
+        raise ValueError(f"wavelengths must be a non-empty list of finite numbers, got {np.asarray(values)!r:.80}")
+    factor = wavelength_unit_factor(units)
     if factor is None:
         factor = 1000.0 if float(np.max(np.abs(wl))) < MICROMETRE_THRESHOLD else 1.0
     return wl * factor
@@ -123,9 +120,7 @@ class RasterMeta:
         if self.transform is not None:
             t = tuple(float(v) for v in tuple(self.transform)[:6])
             if len(t) != 6:
-                raise ValueError(
-                    f"RasterMeta.transform needs the 6 affine coefficients (a, b, c, d, e, f), got {t}"
-                )
+                raise ValueError(f"RasterMeta.transform needs the 6 affine coefficients (a, b, c, d, e, f), got {t}")
             self.transform = t
         wl = _opt_array("wavelengths_nm", self.wavelengths_nm)
         fw = _opt_array("fwhm_nm", self.fwhm_nm)
@@ -134,9 +129,7 @@ class RasterMeta:
             if fw is not None and float(np.max(np.abs(fw))) < 1.0:
                 fw = fw * 1000.0
         if wl is not None and fw is not None and fw.shape != wl.shape:
-            raise ValueError(
-                f"RasterMeta: {fw.size} FWHM values for {wl.size} wavelengths; give one per band"
-            )
+            raise ValueError(f"RasterMeta: {fw.size} FWHM values for {wl.size} wavelengths; give one per band")
         self.wavelengths_nm = wl
         self.fwhm_nm = fw
         if self.nodata is not None:
@@ -152,11 +145,7 @@ class RasterMeta:
     @property
     def is_georeferenced(self) -> bool:
         """True when both a CRS and a (non-identity) affine transform are known."""
-        return (
-            self.crs is not None
-            and self.transform is not None
-            and self.transform != (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-        )
+        return self.crs is not None and self.transform is not None and self.transform != (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
     def pixel_size(self) -> tuple[float, float] | None:
         """Ground size of a pixel ``(x_size, y_size)`` in CRS units (positive), or ``None`` without grid."""
@@ -198,8 +187,7 @@ class RasterMeta:
             v = getattr(self, name)
             if v is not None and len(v) != n_bands:
                 raise ValueError(
-                    f"{what} has {n_bands} bands but its metadata lists {len(v)} {name}; "
-                    f"give one value per band"
+                    f"{what} has {n_bands} bands but its metadata lists {len(v)} {name}; give one value per band"
                 )
 
     # ------------------------------------------------------------------ (de)serialisation
@@ -220,6 +208,9 @@ class RasterMeta:
         """Inverse of :meth:`to_dict` (unknown keys are ignored)."""
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+    #: Compared by value and mutable, hence not hashable (as before: ``__eq__`` without ``__hash__``).
+    __hash__ = None  # type: ignore[assignment]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RasterMeta):

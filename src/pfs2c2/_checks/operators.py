@@ -1,0 +1,182 @@
+"""The operators: an SRF ``(C, c)`` matrix, a PSF ``(k, k)`` kernel (given, learned or Gaussian), and the
+images they apply to (:mod:`pfs2c2.physics`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .arrays import to_numpy
+
+__all__ = [
+    "PSF_SUM_RTOL",
+    "check_srf",
+    "check_srf_matrix",
+    "check_psf",
+    "check_psf_size",
+    "check_kernel_size",
+    "check_sigma",
+    "check_image_or_batch",
+    "check_image_fits_psf",
+    "check_srf_rows",
+]
+
+#: Largest accepted relative deviation of a PSF's sum from 1 (``check_psf(..., sum_to_one=True)``).
+PSF_SUM_RTOL = 0.01
+
+
+def check_srf(m: Any, hsi_bands: int, msi_bands: int, what: str = "SRF") -> np.ndarray:
+    """A ``(C, c)`` SRF (or SRF support) matrix as float64: numeric, of that shape, finite, non-negative,
+    no all-zero column.
+
+    Args:
+        m: the matrix (numpy array, list or tensor).
+        hsi_bands, msi_bands: ``C`` and ``c``.
+        what: its name in the messages (``"SRF"``, ``"SRF support"``).
+
+    Raises:
+        InputError: one line naming the problem (a transposed matrix gets ``": transpose it"``).
+    """
+    C, c = hsi_bands, msi_bands
+    a = to_numpy(m)
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"{what} must hold numbers, got {a.dtype} data")
+    a = a.astype(np.float64, copy=False)
+    if a.shape != (C, c):
+        hint = ": transpose it" if a.shape == (c, C) else " (one row per HSI band, one column per MSI band)"
+        raise InputError(f"{what} has shape {a.shape}; expected (HSI bands, MSI bands) = ({C}, {c}){hint}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{what} contains NaN or Inf; give a finite (HSI bands, MSI bands) matrix")
+    if np.any(a < 0):
+        i, j = np.unravel_index(int(np.argmin(a)), a.shape)
+        raise InputError(
+            f"{what} has negative entries (min {a[i, j]:g} at HSI band {i}, MSI band {j}, 0-based); "
+            "spectral responses are non-negative: clip them to 0 or fix the matrix"
+        )
+    empty = np.flatnonzero(~np.any(a > 0, axis=0))
+    if empty.size:
+        raise InputError(
+            f"{what} column(s) {empty.tolist()} (0-based) are all zero: each MSI band needs a response "
+            "over some HSI band; fix the matrix or drop those MSI bands"
+        )
+    return a
+
+
+def check_srf_matrix(m: Any, what: str) -> np.ndarray:
+    """An SRF matrix read from a file, of any ``(bands_HSI, bands_MSI)`` shape, as a float64 copy.
+
+    Entries down to ``-1e-9`` times the largest magnitude (rounding in a CSV) are clipped to 0.
+
+    Args:
+        m: the matrix.
+        what: where it came from (a file name), prefixed to every message.
+
+    Raises:
+        InputError: not 2-D or empty, NaN/Inf, negative entries, an all-zero column.
+    """
+    a = np.array(m, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InputError(f"{what}: an SRF matrix must have shape (bands_HSI, bands_MSI), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{what}: the SRF matrix contains NaN or inf")
+    scale = float(np.max(np.abs(a))) if a.size else 0.0
+    if np.any(a < -1e-9 * scale):
+        raise InputError(f"{what}: the SRF matrix has negative entries (min {a.min():g}); responses must be >= 0")
+    a = np.clip(a, 0.0, None)
+    zero_cols = np.flatnonzero(~np.any(a > 0, axis=0))
+    if zero_cols.size:
+        raise InputError(
+            f"{what}: SRF column(s) {zero_cols.tolist()} are all zero (of {a.shape[1]}); every MSI "
+            "band needs some response"
+        )
+    return a
+
+
+def check_psf(k: Any, ratio: int, *, sum_to_one: bool = False) -> np.ndarray:
+    """A ``(k, k)`` PSF for ``ratio`` as a float64 kernel divided by its sum.
+
+    Args:
+        k: the kernel (numpy array, list or tensor).
+        ratio: the spatial ratio it is used at.
+        sum_to_one: also refuse a kernel whose sum is more than :data:`PSF_SUM_RTOL` from 1 (a PSF given
+            to :func:`pfs2c2.fuse` or :func:`pfs2c2.simulate` is never normalised silently).
+
+    Raises:
+        InputError: not numeric, not a square 2-D kernel, smaller than the ratio, ``k - ratio`` odd,
+            NaN/Inf, negative or all zero; with ``sum_to_one``, a sum away from 1.
+    """
+    a = to_numpy(k)
+    if a.dtype.kind not in "biuf":
+        raise InputError(f"PSF must hold numbers, got {a.dtype} data")
+    a = a.astype(np.float64, copy=False)
+    if a.ndim != 2 or a.shape[0] != a.shape[1] or a.size == 0:
+        raise InputError(f"PSF must be a square 2-D kernel, got shape {a.shape}")
+    size = a.shape[0]
+    if size < ratio:
+        raise InputError(
+            f"PSF size {size} is smaller than the ratio {ratio}; give a kernel of at least {ratio}x{ratio}"
+        )
+    if (size - ratio) % 2:
+        raise InputError(
+            f"PSF size {size} minus the ratio {ratio} must be even so the kernel can be centred on an LR pixel"
+        )
+    if not np.all(np.isfinite(a)) or np.any(a < 0) or a.sum() <= 0:
+        raise InputError("PSF must be finite, non-negative and not all zero")
+    if sum_to_one:
+        total = float(a.sum())
+        if abs(total - 1.0) > PSF_SUM_RTOL:
+            raise InputError(
+                f"PSF sums to {total:.6g}, not 1 (tolerance {PSF_SUM_RTOL:g}): a PSF is a weighting of the HR "
+                "pixels; divide it by its sum (psf / psf.sum()) and pass it again"
+            )
+    return a / a.sum()
+
+
+def check_psf_size(psf_size: int | None, ratio: int) -> None:
+    """Refuse a learned-PSF side (``FusionConfig.psf_size``) that cannot be centred on an LR pixel."""
+    if psf_size is not None and (psf_size < ratio or (psf_size - ratio) % 2):
+        raise InputError(f"psf_size {psf_size} must be >= the ratio {ratio} and differ from it by an even number")
+
+
+def check_kernel_size(kernel_size: int, ratio: int) -> None:
+    """Refuse a Gaussian PSF kernel (:func:`pfs2c2.physics.gaussian_psf`) smaller than the ratio."""
+    if kernel_size < ratio:
+        raise InputError(
+            f"PSF kernel size {kernel_size} is smaller than the ratio {ratio}; use a kernel of at least {ratio}"
+        )
+
+
+def check_sigma(sigma: float) -> None:
+    """Refuse a Gaussian PSF width (HR pixels) that is not positive (or NaN)."""
+    if not sigma > 0:
+        raise InputError(f"PSF sigma must be positive, got {sigma}")
+
+
+def check_image_or_batch(shape: tuple[int, ...]) -> None:
+    """Refuse a tensor that is neither an image ``(C, H, W)`` nor a batch ``(N, C, H, W)``."""
+    if len(shape) not in (3, 4):
+        raise InputError(f"expected an image (C, H, W) or batch (N, C, H, W), got shape {tuple(shape)}")
+
+
+def check_image_fits_psf(h: int, w: int, kernel_size: int, ratio: int) -> None:
+    """Refuse an ``h x w`` image that :func:`pfs2c2.physics.blur_downsample` cannot degrade with a
+    ``kernel_size`` PSF at ``ratio``: sizes not divisible by the ratio, or (kernel larger than the ratio)
+    too few pixels for the reflect padding of ``(kernel_size - ratio) / 2``."""
+    if h % ratio or w % ratio:
+        raise InputError(f"image size {h}x{w} is not divisible by the ratio {ratio}; crop it to a multiple of {ratio}")
+    if kernel_size == ratio:
+        return
+    pad = (kernel_size - ratio) // 2
+    if pad >= min(h, w):
+        raise InputError(
+            f"image size {h}x{w} is too small for a {kernel_size}x{kernel_size} PSF at ratio {ratio}: the reflect "
+            f"padding of {pad} pixels needs at least {pad + 1} rows and columns; use a larger image or a smaller kernel"
+        )
+
+
+def check_srf_rows(srf_rows: int, bands: int) -> None:
+    """Refuse an SRF whose number of rows is not the image's number of bands."""
+    if bands != srf_rows:
+        raise InputError(f"SRF has {srf_rows} rows but the image has {bands} bands")

@@ -1,0 +1,70 @@
+"""Checks of the method's settings (:class:`pfs2c2.FusionConfig` and its stage schedules)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+
+if TYPE_CHECKING:  # the config layer sits above this one: no import at run time
+    from ..config import FusionConfig, StageConfig
+
+__all__ = ["PRESETS", "check_stage", "check_config"]
+
+PRESETS = ("default", "faithful", "fast")
+"""Names of the presets of :meth:`pfs2c2.FusionConfig.preset_config` (``config.PRESETS`` is this tuple)."""
+
+
+def check_stage(stage: StageConfig, name: str) -> None:
+    """Refuse a stage schedule with negative iterations or patience, a learning rate <= 0, or a
+    ``decay_start`` outside ``[0, iterations]``; ``name`` (``"stage1"``) prefixes the message.
+
+    Raises:
+        InputError: one line naming the field.
+    """
+    if stage.iterations < 0:
+        raise InputError(f"{name}.iterations must be >= 0, got {stage.iterations}")
+    if not stage.lr > 0:
+        raise InputError(f"{name}.lr must be positive, got {stage.lr}")
+    if stage.patience < 0:
+        raise InputError(f"{name}.patience must be >= 0, got {stage.patience}")
+    if not 0 <= stage.decay_start <= max(stage.iterations, 0):
+        raise InputError(f"{name}.decay_start must be in [0, iterations={stage.iterations}], got {stage.decay_start}")
+
+
+def check_config(cfg: FusionConfig) -> None:
+    """Refuse a configuration with an unknown preset name, a bad stage, a negative loss weight, both stage-1 weights 0 (stage 1
+    would have no loss), an unknown choice, or a value out of its range.
+
+    Raises:
+        InputError: one line naming the field.
+    """
+    if cfg.preset not in PRESETS:
+        raise InputError(f"unknown preset {cfg.preset!r}; choose one of: {', '.join(PRESETS)}")
+    for name in ("stage1", "stage2", "stage3"):
+        check_stage(getattr(cfg, name), name)
+    for name in ("anchor_weight", "agreement_weight", "spectral_consistency_weight"):
+        if getattr(cfg, name) < 0:
+            raise InputError(f"{name} must be >= 0, got {getattr(cfg, name)}")
+    if cfg.anchor_weight == 0 and cfg.agreement_weight == 0:
+        raise InputError(
+            "anchor_weight and agreement_weight are both 0: stage 1 would have no loss; set one of them > 0"
+        )
+    if cfg.psf_init not in ("uniform", "gaussian"):
+        raise InputError(f"psf_init must be 'uniform' or 'gaussian', got {cfg.psf_init!r}")
+    if cfg.output_activation not in ("leaky_relu", "none"):
+        raise InputError(f"output_activation must be 'leaky_relu' or 'none', got {cfg.output_activation!r}")
+    if not 0 <= cfg.holdout_fraction < 0.5:
+        raise InputError(f"holdout_fraction must be in [0, 0.5), got {cfg.holdout_fraction}")
+    if cfg.ensemble < 1:
+        raise InputError(f"ensemble must be >= 1 (the number of runs averaged), got {cfg.ensemble}")
+    if not 0 < cfg.batch_fraction <= 1:
+        raise InputError(f"batch_fraction must be in (0, 1], got {cfg.batch_fraction}")
+    if not 0 <= cfg.support_threshold < 1:
+        raise InputError(f"support_threshold must be in [0, 1), got {cfg.support_threshold}")
+    if not cfg.divergence_factor > 1:
+        raise InputError(f"divergence_factor must be > 1, got {cfg.divergence_factor}")
+    if cfg.divergence_retries < 0:
+        raise InputError(f"divergence_retries must be >= 0, got {cfg.divergence_retries}")
+    if cfg.log_every < 1:
+        raise InputError(f"log_every must be >= 1, got {cfg.log_every}")

@@ -1,0 +1,74 @@
+"""``pfs2c2 evaluate``: scores of a fused cube, with and/or without a reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .errors import user_errors
+from .options import overwrite_option
+from .terminal import format_metrics
+
+
+@click.command()
+@click.argument("fused")
+@click.argument("reference", required=False)
+@click.option("--ratio", type=int, help="Spatial scale factor of the fusion (default: from --hsi and FUSED).")
+@click.option(
+    "--hsi", "hsi_spec", help="LR-HSI input of the fusion: adds the no-reference indices D_lambda, D_s, QNR, HQNR."
+)
+@click.option("--msi", "msi_spec", help="HR-MSI input of the fusion (with --hsi).")
+@click.option(
+    "--peak", default="band", show_default=True, help="PSNR peak: 'band' (max of each reference band) or a number."
+)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write the metrics to this JSON file.")
+@overwrite_option("Replace an existing JSON file.")
+def evaluate(
+    fused: str,
+    reference: str | None,
+    ratio: int | None,
+    hsi_spec: str | None,
+    msi_spec: str | None,
+    peak: str,
+    json_path: str | None,
+    overwrite: bool,
+) -> None:
+    """Score a FUSED cube: against a REFERENCE (PSNR, SAM, ERGAS, RMSE, CC, SSIM, UIQI) and/or, with
+    --hsi and --msi, without reference (D_lambda, D_s, QNR, D_lambda^K, HQNR)."""
+    from .. import runs
+    from .._checks import infer_ratio
+    from ..io import read_cube
+
+    with user_errors():
+        if reference is None and not (hsi_spec and msi_spec):
+            raise ValueError("give a REFERENCE cube, or --hsi and --msi for the no-reference indices")
+        if bool(hsi_spec) != bool(msi_spec):
+            raise ValueError("--hsi and --msi go together")
+        if json_path:
+            runs.refuse_existing([Path(json_path)], overwrite)
+        a, _ = read_cube(fused)
+        scores: dict[str, float] = {}
+        if hsi_spec and msi_spec:
+            hsi, msi = read_cube(hsi_spec)[0], read_cube(msi_spec)[0]
+            if msi.shape[1:] != a.shape[1:] or hsi.shape[0] != a.shape[0]:
+                raise ValueError(
+                    f"fused cube {a.shape} does not match the HSI {hsi.shape} bands and the MSI {msi.shape} size"
+                )
+            ratio = infer_ratio(hsi.shape, a.shape, ratio)
+            scores.update(runs.no_reference_scores(a, hsi, msi, ratio))
+        if reference is not None:
+            b, ref_meta = read_cube(reference)
+            if a.shape != b.shape:
+                raise ValueError(f"fused cube {a.shape} and reference {b.shape} differ in shape (C, H, W)")
+            if ratio is None:
+                raise ValueError("--ratio is needed with a REFERENCE (for ERGAS)")
+            try:
+                peak_value: str | float = "band" if peak == "band" else float(peak)
+            except ValueError:
+                raise ValueError(f"--peak must be 'band' or a number, got {peak!r}") from None
+            scores = {**runs.reference_scores(a, b, ratio, nodata=ref_meta.nodata, peak=peak_value), **scores}
+        if json_path:
+            runs.write_text(Path(json_path), json.dumps(scores, indent=2) + "\n")
+    click.echo(format_metrics(scores))

@@ -1,0 +1,303 @@
+"""``pfs2c2 fuse``: one LR-HSI / HR-MSI pair, whole or tile by tile."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from .errors import user_errors
+from .options import (
+    config_option,
+    device_option,
+    mask_options,
+    overwrite_option,
+    preset_option,
+    resume_option,
+    seed_option,
+)
+from .options import tiling_options as tiling_option_group
+from .terminal import StageProgress, echo_err, format_metrics, note, warn
+
+if TYPE_CHECKING:
+    from ..config import FusionConfig, RunOptions
+    from ..fusion import FusionResult
+    from ..runs import RunInputs, Sidecars
+    from ..tiling import SceneInputs
+
+
+@click.command()
+@click.option(
+    "--hsi", "hsi_spec", required=True, help="LR-HSI file (.npy/.mat (H, W, C), GeoTIFF, ENVI, HDF5; FILE.mat:VAR)."
+)
+@click.option("--msi", "msi_spec", required=True, help="HR-MSI file, same formats.")
+@click.option(
+    "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Fused cube; format from the extension."
+)
+@click.option("--ratio", type=int, help="Spatial scale factor (default: from the image sizes).")
+@click.option("--srf", "srf_spec", help="Known SRF (non-blind): (C, c) matrix .npy/.csv, response CSV or sensor name.")
+@click.option(
+    "--srf-support", "support_spec", help="Blind SRF: sensor or response CSV whose bands bound the learned SRF."
+)
+@click.option("--bands", help="Comma-separated MSI band names of the sensor, in the MSI's order.")
+@click.option("--wavelengths", "wl_spec", help="HSI band centres: CSV or start:stop in nm (default: from the file).")
+@click.option("--psf", "psf_spec", help="Known PSF (non-blind): (k, k) .npy/.csv.")
+@preset_option
+@config_option
+@seed_option
+@click.option(
+    "--ensemble",
+    type=click.IntRange(min=1),
+    help="Runs with consecutive seeds whose results are averaged (overrides the config; the default preset "
+    "averages 2, 1 takes half the time).",
+)
+@device_option
+@click.option("--reference", "ref_spec", help="Reference HR-HSI: also write metrics.json.")
+@mask_options
+@click.option(
+    "--validate",
+    is_flag=True,
+    help="First run the reduced-resolution check (fuse the inputs degraded by the ratio, compare with the LR-HSI).",
+)
+@click.option("--no-plots", is_flag=True, help="Do not write the report PNGs.")
+@tiling_option_group
+@click.option(
+    "--checkpoint-every",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds between checkpoints of the training state (OUT.ckpt); 0 = at every snapshot.",
+)
+@resume_option("Continue an interrupted run from its checkpoint (same inputs and options).")
+@overwrite_option("Replace existing outputs (and discard an old checkpoint).")
+def fuse(
+    hsi_spec: str,
+    msi_spec: str,
+    out_path: str,
+    ratio: int | None,
+    preset: str,
+    config_path: str | None,
+    seed: int | None,
+    ensemble: int | None,
+    device: str | None,
+    ref_spec: str | None,
+    validate: bool,
+    no_plots: bool,
+    checkpoint_every: float,
+    resume: bool,
+    overwrite: bool,
+    **options: Any,
+) -> None:
+    """Fuse an LR-HSI and an HR-MSI into an HR-HSI (blind unless --srf/--psf are given).
+
+    Beside OUT it writes psf.csv, srf.csv, history.csv, config.yaml (the resolved configuration),
+    run.json (inputs, ratio, timings, metrics), metrics.json with --reference, and report PNGs.
+    While training, the state is checkpointed to OUT.ckpt; after a kill, run the same command with
+    --resume. The checkpoint is deleted once every output is written.
+
+    Large scenes: --tile-size, --workers/--scheduler, or a --max-memory the whole scene would exceed,
+    fuse the scene tile by tile (PSF and SRF learned once on a few tiles unless given), keep finished
+    tiles in OUT.tiles/ (--resume skips them) and write OUT block by block; no report PNGs then (run
+    `pfs2c2 report` on the folder) and no no-reference indices in run.json.
+    """
+    from .. import runs
+    from .._checks import check_output_path
+    from ..model import remove_checkpoint
+
+    specs = {k: options.pop(v) for k, v in _SPEC_OPTIONS.items()}
+    masks = {"mask_nonfinite": options.pop("mask_nan"), "saturation": options.pop("saturation")}
+    tiling = options  # tile_size, overlap, max_memory, workers, scheduler, per_tile_operators
+    with user_errors():
+        out = Path(out_path)
+        sidecars = runs.Sidecars.beside(out)
+        pngs = [] if no_plots else [out.with_name("report.png")]
+        checkpoint = runs.checkpoint_path(out)
+        overwrite = runs.may_replace_outputs(out, resume=resume, overwrite=overwrite)
+        runs.refuse_existing([out, *sidecars.paths(), *pngs], overwrite)
+        check_output_path(out)
+        cfg, run = runs.load_settings(preset, config_path, seed=seed, ensemble=ensemble, device=device)
+        inputs = runs.RunInputs(hsi_spec, msi_spec, ref_spec)
+        scene = runs.tiled_scene(hsi_spec, msi_spec, ratio, **tiling, note=note)
+        if scene is not None:
+            if validate:
+                raise ValueError(
+                    "--validate needs the whole scene in memory; run it without tiling options (e.g. on a crop)"
+                )
+            _fuse_tiled(
+                scene, out, inputs, specs, cfg, run, masks=masks, tiling=tiling, resume=resume, overwrite=overwrite
+            )
+            return
+        training = dataclasses.replace(
+            run, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, keep_checkpoint=True
+        )
+        result = _fuse_whole(
+            out,
+            inputs,
+            specs,
+            cfg,
+            run,
+            training,
+            ratio=ratio,
+            masks=masks,
+            validate=validate,
+            sidecars=sidecars,
+            plots=not no_plots,
+            overwrite=overwrite,
+        )
+        remove_checkpoint(checkpoint)
+    shape = result.fused.shape
+    click.echo(f"fused {shape[1]}x{shape[2]}x{shape[0]} in {result.timings['total']:.1f} s on {result.device} -> {out}")
+
+
+_SPEC_OPTIONS = {
+    "srf": "srf_spec",
+    "srf_support": "support_spec",
+    "bands": "bands",
+    "wavelengths": "wl_spec",
+    "psf": "psf_spec",
+}
+"""resolve_operators() keyword -> option name."""
+
+
+def _fuse_whole(
+    out: Path,
+    inputs: RunInputs,
+    specs: dict[str, str | None],
+    cfg: FusionConfig,
+    run: RunOptions,
+    training: RunOptions,
+    *,
+    ratio: int | None,
+    masks: dict[str, Any],
+    validate: bool,
+    sidecars: Sidecars,
+    plots: bool,
+    overwrite: bool,
+) -> FusionResult:
+    """The untiled path: the whole scene in memory, with the report PNGs.
+
+    ``run`` has the device and threads (for the reduced-resolution check), ``training`` also the checkpoint.
+    """
+    from .. import runs
+    from ..fusion import fuse as run_fusion
+    from ..io import read_cube
+    from ..masks import valid_pixels
+
+    hsi, hsi_meta, msi, msi_meta, ratio = runs.read_pair(inputs.hsi, inputs.msi, ratio)
+    ops = runs.resolve_operators(hsi_meta, msi_meta, hsi.shape[0], **specs, warn=warn)
+    reference = read_cube(inputs.reference)[0] if inputs.reference else None
+    saturation = masks["saturation"]
+    problem: dict[str, Any] = dict(
+        ratio=ratio,
+        srf=ops.srf,
+        psf=ops.psf,
+        srf_support=ops.srf_support,
+        mask_nonfinite=masks["mask_nonfinite"],
+        hsi_mask=valid_pixels(hsi, hsi_meta.nodata, saturation),
+        msi_mask=valid_pixels(msi, msi_meta.nodata, saturation),
+    )
+    validation = None
+    if validate:
+        check = runs.reduced_resolution_check(hsi, msi, **problem, config=cfg, run=run)
+        validation = {"protocol": runs.REDUCED_RESOLUTION_PROTOCOL, **check}
+        click.echo(f"reduced-resolution check: {format_metrics(check)}")
+    progress = StageProgress(cfg.ensemble)
+    try:
+        result = run_fusion(hsi, msi, **problem, config=cfg, run=dataclasses.replace(training, callback=progress))
+    finally:
+        progress.close()
+    if reference is not None:
+        runs.check_reference_shape(reference, result.fused)
+    runs.write_fused(out, result.fused, runs.output_meta(hsi_meta, msi_meta, ops.wavelengths), overwrite=overwrite)
+    no_reference = runs.no_reference_scores(result.fused, hsi, msi, result.ratio)
+    scores = runs.write_run_outputs(
+        result,
+        out,
+        inputs=inputs,
+        wavelengths=ops.wavelengths,
+        sidecars=sidecars,
+        reference=reference,
+        validation=validation,
+        no_reference=no_reference,
+        overwrite=overwrite,
+    )
+    if scores is not None:
+        click.echo(format_metrics(scores))
+    if plots:
+        from ..plots import write_report
+
+        write_report(
+            out.parent,
+            lr_hsi=hsi,
+            hr_msi=msi,
+            fused=result.fused,
+            psf=result.psf,
+            srf=result.srf,
+            history=result.history,
+            reference=reference,
+            hsi_wavelengths=ops.wavelengths,
+            msi_wavelengths=msi_meta.wavelengths_nm,
+            true_psf=ops.psf,
+            true_srf=ops.srf,
+            ratio=result.ratio,
+        )
+    return result
+
+
+def _fuse_tiled(
+    scene: SceneInputs,
+    out: Path,
+    inputs: RunInputs,
+    specs: dict[str, str | None],
+    cfg: FusionConfig,
+    run: RunOptions,
+    *,
+    masks: dict[str, Any],
+    tiling: dict[str, Any],
+    resume: bool,
+    overwrite: bool,
+) -> None:
+    """The tiled path: tiles in this process or on a Dask cluster, OUT written block by block."""
+    from .. import runs
+    from ..errors import FusionError
+    from ..tiling import make_executor, run_jobs
+    from .progress import TileProgress
+
+    ops = runs.resolve_operators(scene.hsi_meta, scene.msi_meta, scene.hsi_bands, **specs, warn=warn)
+    job = runs.tiled_job(
+        scene, out, ops, config=cfg, run=run, **masks, **tiling, resume=resume, overwrite=overwrite, warn=warn
+    )
+    plan = job.plan
+    with make_executor(workers=tiling["workers"], scheduler=tiling["scheduler"], threads=run.threads) as executor:
+        where = executor.describe()
+        echo_err(
+            f"tiled fusion: {len(plan.tiles)} tiles ({plan.grid_shape[0]}x{plan.grid_shape[1]}) of up to "
+            f"{plan.tile_size} LR pixels, overlap {plan.overlap}; {where}"
+        )
+        progress = TileProgress(echo=echo_err)
+        try:
+            outcome = run_jobs([job], executor, progress)[0]
+        finally:
+            progress.close()
+    if outcome.error is not None:
+        if isinstance(outcome.error, (ValueError, OSError, FusionError)):
+            raise outcome.error
+        reason = " ".join(str(outcome.error).split())[:300]
+        raise click.ClickException(
+            f"tiled fusion stopped ({type(outcome.error).__name__}: {reason}); finished tiles are kept "
+            f"in {job.store.dir}: run the same command with --resume"
+        )
+    result = outcome.result
+    assert result is not None
+    scores = runs.write_run_outputs(
+        result, out, inputs=inputs, wavelengths=ops.wavelengths, executor=where, overwrite=True
+    )
+    job.store.remove()
+    if scores is not None:
+        click.echo(format_metrics(scores))
+    H, W = plan.hr_shape
+    click.echo(
+        f"fused {H}x{W}x{scene.hsi_bands} in {result.timings['total']:.1f} s, {len(plan.tiles)} tiles -> {result.path}"
+    )

@@ -1,0 +1,75 @@
+"""Options shared by several commands, declared once (rasterio's ``rio/options.py`` style)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..config import PRESETS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _all(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Apply ``decorators`` so that ``--help`` lists the options in the order given."""
+
+    def apply(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return apply
+
+
+preset_option = click.option("--preset", type=click.Choice(list(PRESETS)), default="default", show_default=True)
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="YAML overriding preset values."
+)
+seed_option = click.option("--seed", type=int, help="Random seed (overrides the config).")
+device_option = click.option("--device", help="cpu, cuda, cuda:N or auto (overrides the config).")
+
+mask_options = _all(
+    click.option("--mask-nan", is_flag=True, help="Treat NaN/Inf pixels as nodata instead of refusing the input."),
+    click.option("--saturation", type=float, help="Pixels with any band at or above this value are excluded."),
+)
+
+tiling_options = _all(
+    click.option(
+        "--tile-size",
+        type=int,
+        help="Tiled fusion: tile side in LR-HSI pixels, overlap included (default: from --max-memory, else whole scenes).",
+    ),
+    click.option(
+        "--overlap",
+        type=int,
+        help="Tiled fusion: LR pixels shared by neighbouring tiles (default: 2 x (PSF reach + 2) + 4).",
+    ),
+    click.option(
+        "--max-memory",
+        help="Memory budget of the run (per worker with --scheduler), e.g. 4GB: picks the tile size "
+        "(`fuse` tiles only when the whole scene would not fit).",
+    ),
+    click.option(
+        "--workers",
+        type=int,
+        help="Run tiles on a Dask LocalCluster of N worker processes (pip install 'pfs2c2[dist]').",
+    ),
+    click.option("--scheduler", help="Run tiles on an existing Dask cluster: scheduler address or scheduler file."),
+    click.option(
+        "--per-tile-operators",
+        is_flag=True,
+        help="Tiled fusion: learn the PSF/SRF in every tile instead of once per scene.",
+    ),
+)
+
+
+def overwrite_option(help: str = "Replace existing outputs.") -> Callable[[F], F]:
+    """``--overwrite``, with what it replaces in this command."""
+    return click.option("--overwrite", is_flag=True, help=help)
+
+
+def resume_option(help: str) -> Callable[[F], F]:
+    """``--resume``, with what it resumes in this command."""
+    return click.option("--resume", is_flag=True, help=help)

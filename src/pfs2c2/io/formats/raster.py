@@ -1,0 +1,422 @@
+"""GeoTIFF / COG and ENVI through rasterio: read a cube (or a window of it), probe it, write it.
+
+Reading: wavelengths from (first match) band tags ``wavelength`` (+ ``wavelength_units`` on the band or
+the dataset), the ``ENVI`` metadata domain (``wavelength``, ``fwhm``, ``wavelength_units``), GDAL's
+``IMAGERY`` domain (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``), band descriptions such as ``"650.3 nm"``.
+Integer data are scaled by the band scales/offsets when set; for ENVI, ``data gain/offset values`` are
+applied, and so is ``reflectance scale factor`` (``value = DN / factor``) for integer data without
+gains; ``data ignore value`` is the nodata. Either the ENVI header or the data file may be given.
+
+Writing: GeoTIFF float32, DEFLATE (floating-point predictor), tiled, band interleaved, with band
+descriptions, wavelength tags and the ``IMAGERY`` domain; ENVI BSQ float32 with ``wavelength``,
+``fwhm``, ``wavelength units``, ``default bands`` and ``band names`` in the header.
+
+rasterio is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from .._common import import_rasterio, short_reason
+from ..meta import RasterMeta
+from ._gdal_tags import rasterio_info
+from ._shared import (
+    CubeFormat,
+    CubeProbe,
+    Window,
+    apply_scale,
+    check_window,
+    scale_record,
+    window_transform,
+)
+
+__all__ = [
+    "GEOTIFF",
+    "ENVI",
+    "ENVI_READ_EXTENSIONS",
+    "sibling_header",
+    "locate_envi_data",
+    "default_bands",
+    "gdal_cache",
+    "write_tif",
+    "write_envi",
+    "RasterBlockSink",
+    "open_tif_blocks",
+    "open_envi_blocks",
+    "RGB_NM",
+]
+
+ENVI_READ_EXTENSIONS = (".hdr", ".img", ".dat", ".bsq", ".bil", ".bip")
+#: Band centres (nm) used for the ENVI ``default bands`` (red, green, blue).
+RGB_NM = (650.0, 550.0, 460.0)
+
+
+# File names
+# ==================================================================================================
+def sibling_header(path: Path) -> Path | None:
+    """The ENVI header next to a data file (``scene.hdr`` or ``scene.img.hdr``), or ``None``."""
+    for cand in (path.with_suffix(".hdr"), Path(str(path) + ".hdr")):
+        if cand != path and cand.is_file():
+            return cand
+    return None
+
+
+def _envi_data_for_header(hdr: Path) -> Path:
+    stem = hdr.with_suffix("")
+    cands = [stem] + [stem.with_name(stem.name + e) for e in (".img", ".dat", ".bsq", ".bil", ".bip", ".raw", ".bin")]
+    for c in cands:
+        if c.is_file() and c != hdr:
+            return c
+    raise InputError(
+        f"{hdr}: ENVI header without its data file; put the data next to it as "
+        f"{stem.name}.img (or .dat/.bsq/.bil/.bip/.raw, or no extension)"
+    )
+
+
+def locate_envi_data(path: Path) -> Path:
+    """The ENVI data file for ``path``: the file next to a ``.hdr`` header, else ``path`` itself."""
+    return _envi_data_for_header(path) if path.suffix.lower() == ".hdr" else path
+
+
+@contextlib.contextmanager
+def gdal_cache(path: Path, cache_bytes: int) -> Iterator[None]:
+    """Limit GDAL's block cache to ``cache_bytes`` (its default is 5% of RAM) while reading ``path``."""
+    rasterio = import_rasterio(path, "reading GeoTIFF / ENVI")
+    with rasterio.Env(GDAL_CACHEMAX=cache_bytes):
+        yield
+
+
+# ==================================================================================================
+# Reading
+# ==================================================================================================
+@contextlib.contextmanager
+def _open(path: Path, kind: str) -> Iterator[Any]:
+    """``rasterio.open(path)`` with every rasterio / GDAL failure as a one-line :class:`InputError`."""
+    what = "GeoTIFF" if kind == "tif" else "ENVI"
+    rasterio = import_rasterio(path, f"reading {what}")
+    from rasterio.errors import NotGeoreferencedWarning, RasterioError
+
+    hint = ""
+    if kind == "envi" and sibling_header(path) is None and path.suffix.lower() != ".img":
+        hint = f" (no ENVI header found: expected {path.with_suffix('.hdr').name} next to it)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                yield src
+    except ValueError:
+        raise
+    except (RasterioError, OSError, RuntimeError) as exc:
+        raise InputError(f"cannot read {path}: {short_reason(exc)}{hint}") from None
+
+
+def _raster_meta(state: dict[str, Any], r0: int, c0: int) -> RasterMeta:
+    info = state["info"]
+    meta = RasterMeta(
+        crs=info["crs"],
+        transform=window_transform(info["transform"], r0, c0),
+        wavelengths_nm=info["wavelengths"],
+        fwhm_nm=info["fwhm"],
+        nodata=info["nodata"],
+        band_names=info["band_names"],
+        scale=state["scale"],
+        offset=state["offset"],
+        units=info["units"],
+        source=state["path"],
+    )
+    meta.check_bands(state["bands"], state["path"])
+    return meta
+
+
+def _read(path: Path, window: Window | None, kind: str) -> tuple[np.ndarray, RasterMeta]:
+    with _open(path, kind) as src:
+        r0, c0, wh, ww = check_window(window, src.height, src.width, str(path))
+        win = None
+        if window is not None:
+            from rasterio.windows import Window as RWindow
+
+            win = RWindow(c0, r0, ww, wh)
+        if src.driver == "ENVI":
+            _check_envi_size(path, src)
+        cube = src.read(window=win, out_dtype=np.float32)
+        info = rasterio_info(src)
+    cube = np.ascontiguousarray(cube, dtype=np.float32)
+    scale, offset = apply_scale(cube, info["scales"], info["offsets"], info["nodata"])
+    state = {"info": info, "scale": scale, "offset": offset, "path": str(path), "bands": cube.shape[0]}
+    return cube, _raster_meta(state, r0, c0)
+
+
+def _probe(path: Path, kind: str) -> CubeProbe:
+    with _open(path, kind) as src:
+        if src.driver == "ENVI":
+            _check_envi_size(path, src)
+        info = rasterio_info(src)
+        shape = (int(src.count), int(src.height), int(src.width))
+    scale, offset = scale_record(info["scales"], info["offsets"], shape[0])
+    state = {"info": info, "scale": scale, "offset": offset, "path": str(path), "bands": shape[0]}
+    _raster_meta(state, 0, 0)  # the band-count check of the reader
+    return CubeProbe(shape, str(path), state)
+
+
+def _check_envi_size(path: Path, src: Any) -> None:
+    """GDAL reads zeros past the end of a truncated ENVI file: refuse it instead."""
+    envi = src.tags(ns="ENVI")
+    try:
+        offset = int(float(envi.get("header_offset", 0)))
+    except ValueError:
+        offset = 0
+    expected = offset + src.count * src.height * src.width * np.dtype(src.dtypes[0]).itemsize
+    actual = path.stat().st_size
+    if actual < expected:
+        raise InputError(f"cannot read {path}: data file is truncated ({actual} bytes, the header needs {expected})")
+
+
+def read_geotiff(path: Path, var: str | None, window: Window | None) -> tuple[np.ndarray, RasterMeta]:
+    """Read a GeoTIFF / COG (``var`` is unused)."""
+    return _read(path, window, "tif")
+
+
+def read_envi(path: Path, var: str | None, window: Window | None) -> tuple[np.ndarray, RasterMeta]:
+    """Read an ENVI data file (``var`` is unused)."""
+    return _read(path, window, "envi")
+
+
+def probe_geotiff(path: Path, var: str | None) -> CubeProbe:
+    """Shape and metadata of a GeoTIFF from its header."""
+    return _probe(path, "tif")
+
+
+def probe_envi(path: Path, var: str | None) -> CubeProbe:
+    """Shape and metadata of an ENVI file from its header."""
+    return _probe(path, "envi")
+
+
+GEOTIFF = CubeFormat("GeoTIFF/COG", (".tif", ".tiff"), read_geotiff, probe_geotiff, _raster_meta, uses_gdal=True)
+ENVI = CubeFormat(
+    "ENVI", ENVI_READ_EXTENSIONS, read_envi, probe_envi, _raster_meta, uses_gdal=True, locate=locate_envi_data
+)
+
+
+# ==================================================================================================
+# Writing
+# ==================================================================================================
+def default_bands(wavelengths_nm: np.ndarray | None, n_bands: int) -> list[int] | None:
+    """1-based indices of the bands nearest 650 / 550 / 460 nm (ENVI ``default bands``)."""
+    if wavelengths_nm is None or n_bands < 3:
+        return None
+    wl = np.asarray(wavelengths_nm, dtype=np.float64)
+    return [int(np.argmin(np.abs(wl - t))) + 1 for t in RGB_NM]
+
+
+def _fmt(v: float) -> str:
+    return format(float(v), ".10g")
+
+
+def _band_labels(meta: RasterMeta, n: int) -> list[str] | None:
+    if meta.band_names is not None:
+        return list(meta.band_names)
+    if meta.wavelengths_nm is not None:
+        return [f"{w:g} nm" for w in meta.wavelengths_nm]
+    return None
+
+
+def _rasterio_profile(cube: np.ndarray | tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+    c, h, w = cube if isinstance(cube, tuple) else cube.shape
+    prof: dict[str, Any] = {"width": w, "height": h, "count": c, "dtype": "float32"}
+    if meta.crs is not None:
+        prof["crs"] = meta.crs
+    if meta.transform is not None:
+        from affine import Affine
+
+        prof["transform"] = Affine(*meta.transform)
+    if meta.nodata is not None:
+        prof["nodata"] = meta.nodata
+    return prof
+
+
+def _tif_profile(shape: tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+    _, h, w = shape
+    prof = _rasterio_profile(shape, meta)
+    block = 256 if max(h, w) >= 256 else max(16, -(-max(h, w) // 16) * 16)
+    prof.update(
+        driver="GTiff",
+        compress="deflate",
+        predictor=3,
+        tiled=True,
+        blockxsize=block,
+        blockysize=block,
+        interleave="band",
+        bigtiff="IF_SAFER",
+    )
+    return prof
+
+
+def _envi_profile(shape: tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+    prof = _rasterio_profile(shape, meta)
+    prof.update(driver="ENVI", interleave="bsq")
+    return prof
+
+
+def write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
+    """Write ``cube`` ``(C, H, W)`` float32 as a GeoTIFF to ``tmp`` (``final`` names it in messages)."""
+    c = cube.shape[0]
+    prof = _tif_profile(cube.shape, meta)
+    rasterio = import_rasterio(final, "writing GeoTIFF")
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
+            dst.write(cube)
+            _tif_metadata(dst, meta, c)
+
+
+def _tif_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
+    """Band descriptions, units and wavelength tags of an open GeoTIFF dataset."""
+    labels = _band_labels(meta, c)
+    wl, fw = meta.wavelengths_nm, meta.fwhm_nm
+    for i in range(c):
+        b = i + 1
+        if labels is not None:
+            dst.set_band_description(b, labels[i])
+        if meta.units:
+            dst.set_band_unit(b, meta.units)
+        tags: dict[str, str] = {}
+        imagery: dict[str, str] = {}
+        if wl is not None:
+            tags.update(wavelength=_fmt(wl[i]), wavelength_units="nm")
+            imagery["CENTRAL_WAVELENGTH_UM"] = _fmt(wl[i] / 1000.0)
+        if fw is not None:
+            tags["fwhm"] = _fmt(fw[i])
+            imagery["FWHM_UM"] = _fmt(fw[i] / 1000.0)
+        if tags:
+            dst.update_tags(b, **tags)
+        if imagery:
+            dst.update_tags(b, ns="IMAGERY", **imagery)
+    ds_tags = {"software": "pfs2c2"}
+    if wl is not None:
+        ds_tags["wavelength_units"] = "nm"
+    dst.update_tags(**ds_tags)
+
+
+def write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
+    """Write ``cube`` as ENVI BSQ float32: ``tmp`` and its ``.hdr`` (the header names ``final``)."""
+    c, _, _ = cube.shape
+    prof = _envi_profile(cube.shape, meta)
+    rasterio = import_rasterio(final, "writing ENVI")
+    from rasterio.errors import NotGeoreferencedWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
+            dst.write(cube)
+            _envi_metadata(dst, meta, c)
+    _envi_fix_header(tmp, final)
+
+
+def _envi_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
+    """Band names and the ENVI-domain wavelength / fwhm / default bands of an open ENVI dataset."""
+    labels = _band_labels(meta, c)
+    envi: dict[str, str] = {}
+    if meta.wavelengths_nm is not None:
+        envi["wavelength"] = "{" + ", ".join(_fmt(v) for v in meta.wavelengths_nm) + "}"
+        envi["wavelength_units"] = "Nanometers"
+        db = default_bands(meta.wavelengths_nm, c)
+        if db is not None:
+            envi["default_bands"] = "{" + ", ".join(str(b) for b in db) + "}"
+    if meta.fwhm_nm is not None:
+        envi["fwhm"] = "{" + ", ".join(_fmt(v) for v in meta.fwhm_nm) + "}"
+    # "data ignore value" is written by GDAL from the nodata of the profile.
+    if labels is not None:
+        for i, lab in enumerate(labels):
+            dst.set_band_description(i + 1, lab)
+    if envi:
+        dst.update_tags(ns="ENVI", **envi)
+
+
+def _envi_fix_header(tmp: Path, final: Path) -> None:
+    """Check GDAL wrote the header of ``tmp`` and give it the final data file name."""
+    hdr = tmp.with_suffix(".hdr")
+    if not hdr.is_file():  # pragma: no cover - GDAL always writes it
+        raise RuntimeError(f"GDAL did not write the ENVI header {hdr}")
+    # GDAL writes the (temporary) data file name as the description: use the final one.
+    text = hdr.read_text(encoding="utf-8", errors="replace")
+    text = text.replace(tmp.name, final.name)
+    with open(hdr, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+
+
+def open_tif_blocks(
+    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
+) -> RasterBlockSink:
+    """A GeoTIFF open for writing block by block."""
+    return RasterBlockSink(tmp, final, shape, meta, "tif", cache_bytes)
+
+
+def open_envi_blocks(
+    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
+) -> RasterBlockSink:
+    """An ENVI file open for writing block by block."""
+    return RasterBlockSink(tmp, final, shape, meta, "envi", cache_bytes)
+
+
+class RasterBlockSink:
+    """A GeoTIFF / ENVI file open for writing block by block (used by :class:`pfs2c2.io.CubeWriter`).
+
+    Same profile and metadata as :func:`write_tif` / :func:`write_envi`; GDAL's block cache is limited
+    to ``cache_bytes`` while the file is open.
+    """
+
+    def __init__(
+        self, tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, kind: str, cache_bytes: int
+    ) -> None:
+        self.tmp, self.final, self.shape, self.meta, self.kind = tmp, final, shape, meta, kind
+        rasterio = import_rasterio(final, "writing GeoTIFF" if kind == "tif" else "writing ENVI")
+        from rasterio.errors import NotGeoreferencedWarning
+
+        prof = _tif_profile(shape, meta) if kind == "tif" else _envi_profile(shape, meta)
+        self._stack: contextlib.ExitStack | None = contextlib.ExitStack()
+        try:
+            self._stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            self._stack.enter_context(rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=cache_bytes))
+            self._dst = self._stack.enter_context(rasterio.open(tmp, "w", **prof))
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
+        """Write a float32 ``(C, h, w)`` block at ``(row_off, col_off)``."""
+        from rasterio.windows import Window as RWindow
+
+        bh, bw = arr.shape[1:]
+        self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+
+    def finish(self) -> None:
+        """Write the metadata and close the file (and fix the ENVI header)."""
+        if self.kind == "tif":
+            _tif_metadata(self._dst, self.meta, self.shape[0])
+        else:
+            _envi_metadata(self._dst, self.meta, self.shape[0])
+        assert self._stack is not None
+        self._stack.close()
+        self._stack = None
+        if self.kind == "envi":
+            _envi_fix_header(self.tmp, self.final)
+
+    def abort(self) -> None:
+        """Close the file without finishing it (best effort)."""
+        try:
+            if self._stack is not None:
+                self._stack.close()
+        except Exception:
+            pass
+        self._stack = None
