@@ -192,11 +192,8 @@ def test_read_manifest_resolves_paths_and_refuses_bad_files(tmp_path):
         runs.read_manifest(manifest)
 
 
-def test_refuse_existing_and_absolute_spec(tmp_path):
+def test_absolute_spec(tmp_path):
     (tmp_path / "x").write_text("")
-    with pytest.raises(FileExistsError, match="pass --overwrite"):
-        runs.refuse_existing([tmp_path / "y", tmp_path / "x"], overwrite=False)
-    runs.refuse_existing([tmp_path / "x"], overwrite=True)
     assert runs.absolute_spec("rel/cube.mat:VAR").endswith("/rel/cube.mat:VAR")
     with warnings.catch_warnings():
         warnings.simplefilter("error")

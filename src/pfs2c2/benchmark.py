@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_case_ratio, check_data_file
 from .errors import InputError
 
 DEFAULT_DATA = Path("..") / "shared" / "data"
@@ -77,6 +78,9 @@ VALIDATION_CASES = (
 #: of every classical baseline, or a ratio x ratio box (pixel averaging), which none of them assumes.
 PSF_KINDS = ("gauss", "box")
 
+#: Sensors whose SRF :func:`sensor_srf` makes (every simulated case's sensor in :data:`SCENE_SENSORS`).
+_SRF_SENSORS = ("ikonos", "worldview2", "sentinel2", "landsat8", "quickbird", "worldview3", "nikon")
+
 
 @dataclass(frozen=True)
 class Case:
@@ -108,8 +112,7 @@ class Case:
             raise InputError(
                 f"bad case {text!r}: the ratio must be an integer, the SNR a number (dB), the PSF one of {', '.join(PSF_KINDS)}"
             ) from None
-        if ratio < 2:
-            raise InputError(f"bad case {text!r}: the ratio must be >= 2")
+        ratio = check_case_ratio(ratio, text)
         return cls(parts[0], parts[1], ratio, snr, psf)
 
     @property
@@ -153,31 +156,29 @@ def hyperion_wavelengths(bands_1based: np.ndarray) -> np.ndarray:
     return np.where(b <= 70, 355.59 + 10.1756 * (b - 1), 851.92 + 10.0907 * (b - 71))
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        raise InputError(f"benchmark data file {path} not found; point --data at the shared data folder")
-    return path
-
-
 def load_reference(scene: str, data: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """Reference ``(C, H, W)`` in [0, 1], its band centres (nm) and a description."""
     import scipy.io
 
     if scene == "pavia":
-        x = _unit(scipy.io.loadmat(_need(data / "hsi/abu-beach-4_pavia_rosis.mat"))["data"]).transpose(2, 0, 1)
+        x = _unit(scipy.io.loadmat(check_data_file(data / "hsi/abu-beach-4_pavia_rosis.mat"))["data"]).transpose(
+            2, 0, 1
+        )
         return x, np.linspace(430, 860, x.shape[0]), "ROSIS Pavia beach-4 100x100x102"
     if scene == "samson":
-        x = _unit(np.load(_need(data / "hsi/samson_95x95x156.npy"))).transpose(2, 0, 1)
+        x = _unit(np.load(check_data_file(data / "hsi/samson_95x95x156.npy"))).transpose(2, 0, 1)
         return x, np.linspace(401, 889, x.shape[0]), "SAMSON 95x95x156"
     if scene == "aviris":
-        d = scipy.io.loadmat(_need(data / "hsi/aviris_90x90x224_gatorsense.mat"))
+        d = scipy.io.loadmat(check_data_file(data / "hsi/aviris_90x90x224_gatorsense.mat"))
         x = _unit(np.clip(d["hsi_img"], 0, None)).transpose(2, 0, 1)
         wl = d["wavelengths"].ravel().astype(np.float64)
         keep = x.max(axis=(1, 2)) > 0.01  # the dead water-absorption bands are all ~0
         return x[keep], wl[keep], f"AVIRIS 90x90x{int(keep.sum())} (dead bands dropped)"
     if scene == "cave":
         x = (
-            scipy.io.loadmat(_need(data / "hsi/cave_chart_and_stuffed_toy_ms_256.mat"))["NRD"].astype(np.float32)
+            scipy.io.loadmat(check_data_file(data / "hsi/cave_chart_and_stuffed_toy_ms_256.mat"))["NRD"].astype(
+                np.float32
+            )
             / 65535
         )
         return (
@@ -186,13 +187,13 @@ def load_reference(scene: str, data: Path) -> tuple[np.ndarray, np.ndarray, str]
             "CAVE chart_and_stuffed_toy 128x128x31 crop",
         )
     if scene == "jasper":
-        d = scipy.io.loadmat(_need(data / "hsi/jasperRidge2_R198.mat"))
-        x = _unit(np.load(_need(data / "hsi/jasperRidge_100x100x198.npy"))).transpose(2, 0, 1)
-        table = np.loadtxt(_need(data / "wavelengths/aviris_224_gatorsense.csv"), delimiter=",", skiprows=1)
+        d = scipy.io.loadmat(check_data_file(data / "hsi/jasperRidge2_R198.mat"))
+        x = _unit(np.load(check_data_file(data / "hsi/jasperRidge_100x100x198.npy"))).transpose(2, 0, 1)
+        table = np.loadtxt(check_data_file(data / "wavelengths/aviris_224_gatorsense.csv"), delimiter=",", skiprows=1)
         wl = table[d["SlectBands"].ravel().astype(int) - 1, 1]
         return x, wl, "AVIRIS Jasper Ridge 100x100x198"
     if scene == "muufl":
-        d = scipy.io.loadmat(_need(data / "hsi/muufl_casi_51x88x72_gatorsense.mat"))
+        d = scipy.io.loadmat(check_data_file(data / "hsi/muufl_casi_51x88x72_gatorsense.mat"))
         x = _unit(np.clip(d["hsi_img_sub"], 0, None)).transpose(2, 0, 1)[:, :48]  # 48 rows: divisible by 4 and 8
         return x, d["wavelengths"].ravel().astype(np.float64), "CASI MUUFL Gulfport 48x88x72 (negatives clipped)"
     raise InputError(f"unknown scene {scene!r}; choose one of {', '.join(SCENE_SENSORS)}")
@@ -204,11 +205,13 @@ def sensor_srf(sensor: str, wavelengths: np.ndarray, data: Path) -> tuple[np.nda
 
     if sensor == "ikonos":
         bands = ["blue", "green", "red", "nir"]
-        return load_srf(str(_need(data / "srf/sensors/IKONOS2_rsr.csv")), wavelengths, bands=bands), "IKONOS B/G/R/NIR"
+        return load_srf(
+            str(check_data_file(data / "srf/sensors/IKONOS2_rsr.csv")), wavelengths, bands=bands
+        ), "IKONOS B/G/R/NIR"
     if sensor == "worldview2":
         bands = ["blue", "green", "yellow", "red", "rededge", "nir1"]
         return load_srf(
-            str(_need(data / "srf/sensors/WorldView2_rsr.csv")), wavelengths, bands=bands
+            str(check_data_file(data / "srf/sensors/WorldView2_rsr.csv")), wavelengths, bands=bands
         ), "WorldView-2 B/G/Y/R/RE/NIR1"
     if sensor == "sentinel2":
         bands = (
@@ -222,21 +225,23 @@ def sensor_srf(sensor: str, wavelengths: np.ndarray, data: Path) -> tuple[np.nda
     if sensor == "landsat8":
         bands = ["B1_coastal", "B2_blue", "B3_green", "B4_red", "B5_nir", "B6_swir1", "B7_swir2"]
         return load_srf(
-            str(_need(data / "srf/sensors/L8_OLI_rsr.csv")), wavelengths, bands=bands
+            str(check_data_file(data / "srf/sensors/L8_OLI_rsr.csv")), wavelengths, bands=bands
         ), "Landsat-8 OLI B1-B7"
     if sensor == "quickbird":
         bands = ["blue", "green", "red", "nir"]
         return load_srf(
-            str(_need(data / "srf/sensors/QuickBird2_rsr.csv")), wavelengths, bands=bands
+            str(check_data_file(data / "srf/sensors/QuickBird2_rsr.csv")), wavelengths, bands=bands
         ), "QuickBird B/G/R/NIR"
     if sensor == "worldview3":
         bands = ["coastal", "blue", "green", "yellow", "red", "rededge", "nir1", "nir2"]
         return load_srf(
-            str(_need(data / "srf/sensors/WorldView3_rsr.csv")), wavelengths, bands=bands
+            str(check_data_file(data / "srf/sensors/WorldView3_rsr.csv")), wavelengths, bands=bands
         ), "WorldView-3 VNIR (8 bands)"
     if sensor == "nikon":
-        return load_srf(str(_need(data / "srf/hsi_grid/nikon_d700_cave31_31x3.csv")), wavelengths), "Nikon D700 RGB"
-    raise InputError(f"unknown benchmark sensor {sensor!r}")
+        return load_srf(
+            str(check_data_file(data / "srf/hsi_grid/nikon_d700_cave31_31x3.csv")), wavelengths
+        ), "Nikon D700 RGB"
+    raise InputError(f"unknown benchmark sensor {sensor!r}; choose one of {', '.join(_SRF_SENSORS)}")
 
 
 def make_problem(case: Case, data: Path = DEFAULT_DATA, seed: int = 0) -> Problem:
@@ -248,14 +253,14 @@ def make_problem(case: Case, data: Path = DEFAULT_DATA, seed: int = 0) -> Proble
     if case.scene == "paris":
         import scipy.io
 
-        d = scipy.io.loadmat(_need(data / "hsi/paris_hyperion_ali_hs_ms.mat"))
+        d = scipy.io.loadmat(check_data_file(data / "hsi/paris_hyperion_ali_hs_ms.mat"))
         hs, ms = d["HSim"].astype(np.float32).transpose(2, 0, 1), d["MSim"].astype(np.float32).transpose(2, 0, 1)
         hs, ms = crop_to_ratio(hs, case.ratio), crop_to_ratio(ms, case.ratio)
         wl = hyperion_wavelengths(d["non_del_bands"].ravel())
         ali = ["MS1p", "MS1", "MS2", "MS3", "MS4", "MS4p", "MS5p", "MS5", "MS7"]
         from .sensors import load_srf
 
-        support = band_support(load_srf(str(_need(data / "srf/sensors/EO1_ALI_rsr.csv")), wl, bands=ali))
+        support = band_support(load_srf(str(check_data_file(data / "srf/sensors/EO1_ALI_rsr.csv")), wl, bands=ali))
         lr = blur_downsample(hs, case.true_psf(), case.ratio).astype(np.float32)
         if case.snr is not None:
             from .physics import add_noise

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import yaml
 
-from ._checks import check_config, check_stage
+from ._checks import check_config, check_config_keys, check_preset, check_run_options, check_stage, check_stage_mapping
 from .errors import InputError
 
 Preset = Literal["default", "faithful", "fast"]
@@ -141,7 +141,12 @@ class FusionConfig:
 
     @classmethod
     def preset_config(cls, name: str) -> FusionConfig:
-        """The configuration of a named preset ("default", "faithful", "fast")."""
+        """The configuration of a named preset ("default", "faithful", "fast").
+
+        Raises:
+            InputError: an unknown name.
+        """
+        check_preset(name)
         if name == "default":
             return cls()
         if name == "fast":
@@ -171,7 +176,7 @@ class FusionConfig:
                 ensemble=1,
                 log_every=1000,
             )
-        raise InputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        raise AssertionError(f"preset {name!r} is in PRESETS but has no settings here")  # a programming error
 
     def __post_init__(self) -> None:
         check_config(self)
@@ -195,21 +200,11 @@ class FusionConfig:
         if base is None:
             base = cls.preset_config(data.get("preset", "default"))
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(
-                f"unknown configuration key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
-            )
+        check_config_keys(data, known)
         values = base.to_dict()
         for key, value in data.items():
             if key.startswith("stage"):
-                if not isinstance(value, dict):
-                    raise InputError(f"{key} must be a mapping with iterations, lr, decay_start")
-                bad = sorted(set(value) - {"iterations", "lr", "decay_start", "patience"})
-                if bad:
-                    raise InputError(
-                        f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience"
-                    )
+                check_stage_mapping(key, value)
                 values[key] = {**values[key], **value}
             else:
                 values[key] = value
@@ -279,6 +274,8 @@ class RunOptions:
             same thread count).
         keep_checkpoint: leave the checkpoint file after success (the CLI deletes it only once the
             outputs are written); by default it is removed.
+
+    Checked when built: a malformed device string, threads < 0 or checkpoint_every < 0 raise InputError.
     """
 
     device: str = "auto"
@@ -288,3 +285,6 @@ class RunOptions:
     checkpoint_every: float = 60.0
     resume: bool = False
     keep_checkpoint: bool = False
+
+    def __post_init__(self) -> None:
+        check_run_options(self)

@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import Layout, as_chw, check_fusion_inputs, check_psf_size, combine_mask
+from ._checks import Layout, as_chw, check_fusion_inputs, check_no_leftover_checkpoint, check_psf_size, combine_mask
 from .config import FusionConfig, ProgressCallback, RunOptions
-from .errors import InputError
 from .masks import valid_pixels
 from .model.checkpoint import checkpoint_files, fingerprint, load_checkpoint, member_checkpoint, remove_checkpoint
 from .model.loop import Checkpointer
@@ -147,10 +146,7 @@ def fuse(
     t0 = time.perf_counter()
     ckpt = None if run.checkpoint is None else Path(run.checkpoint)
     leftover = [] if ckpt is None or run.resume else checkpoint_files(ckpt)
-    if leftover:
-        raise InputError(
-            f"checkpoint {leftover[0]} exists from an earlier run; resume it (resume=True, CLI --resume) or delete it"
-        )
+    check_no_leftover_checkpoint(leftover)
     arrays = {
         "lr_hsi": y,
         "hr_msi": z,

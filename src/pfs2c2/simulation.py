@@ -7,8 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import Layout, as_chw, check_psf, check_ratio, check_srf
-from .errors import InputError
+from ._checks import (
+    Layout,
+    as_chw,
+    check_ndim,
+    check_psf,
+    check_ratio,
+    check_reference_size,
+    check_srf,
+    check_srf_reduces_bands,
+)
 from .physics import add_noise, blur_downsample, crop_to_ratio, gaussian_psf
 
 
@@ -60,13 +68,10 @@ def simulate(
     """
     ratio = check_ratio(ratio)
     x = crop_to_ratio(as_chw(reference, layout, "reference"), ratio).astype(np.float64)
-    if x.shape[1] < ratio or x.shape[2] < ratio:
-        raise InputError(f"reference of size {x.shape[1]}x{x.shape[2]} is smaller than the ratio {ratio}")
-    if np.ndim(srf) != 2:
-        raise InputError(f"SRF must be a 2-D (HSI bands, MSI bands) matrix, got shape {np.shape(srf)}")
+    check_reference_size(x.shape[1], x.shape[2], ratio)
+    check_ndim(srf, 2, "SRF must be a 2-D (HSI bands, MSI bands) matrix, got shape {shape}")
     m = check_srf(srf, x.shape[0], np.shape(srf)[1])
-    if m.shape[1] >= m.shape[0]:
-        raise InputError(f"the SRF maps {m.shape[0]} HSI bands to {m.shape[1]} MSI bands; the MSI needs fewer bands")
+    check_srf_reduces_bands(m)
     m = m / m.sum(0, keepdims=True)
     kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio, sum_to_one=True)
     lr = blur_downsample(x, kernel, ratio)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
 
-__all__ = ["check_writable", "check_output_path"]
+__all__ = ["check_writable", "check_output_path", "check_output_extension", "check_not_existing"]
 
 
 def check_writable(path: Any) -> None:
@@ -47,3 +48,29 @@ def check_output_path(path: Any) -> None:
     if not parent.exists():
         raise InputError(f"cannot write {out}: the output directory {parent} does not exist; create it first")
     check_writable(out)
+
+
+def check_output_extension(path: Any, extensions: Sequence[str]) -> None:
+    """Refuse an output file whose extension (lower-cased) is not one of ``extensions`` (``".tif"``, ...).
+
+    Raises:
+        InputError: naming the extension and the supported ones.
+    """
+    out = Path(os.fspath(path))
+    if out.suffix.lower() not in extensions:
+        raise InputError(
+            f"cannot write {out}: unknown extension {out.suffix or '(none)'!r}; supported: {', '.join(extensions)}"
+        )
+
+
+def check_not_existing(paths: Iterable[Path], overwrite: bool) -> None:
+    """Refuse to replace an existing output: the first of ``paths`` that exists, unless ``overwrite``.
+
+    Raises:
+        FileExistsError: ``"PATH exists; pass --overwrite to replace it"``.
+    """
+    if overwrite:
+        return
+    for path in paths:
+        if path.exists():
+            raise FileExistsError(f"{path} exists; pass --overwrite to replace it")

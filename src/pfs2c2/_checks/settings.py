@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ..errors import InputError
 
 if TYPE_CHECKING:  # the config layer sits above this one: no import at run time
-    from ..config import FusionConfig, StageConfig
+    from ..config import FusionConfig, RunOptions, StageConfig
 
-__all__ = ["PRESETS", "check_stage", "check_config"]
+__all__ = [
+    "PRESETS",
+    "check_stage",
+    "check_config",
+    "check_preset",
+    "check_presets",
+    "check_config_keys",
+    "check_stage_mapping",
+    "check_run_options",
+]
 
 PRESETS = ("default", "faithful", "fast")
 """Names of the presets of :meth:`pfs2c2.FusionConfig.preset_config` (``config.PRESETS`` is this tuple)."""
@@ -39,8 +52,7 @@ def check_config(cfg: FusionConfig) -> None:
     Raises:
         InputError: one line naming the field.
     """
-    if cfg.preset not in PRESETS:
-        raise InputError(f"unknown preset {cfg.preset!r}; choose one of: {', '.join(PRESETS)}")
+    check_preset(cfg.preset)
     for name in ("stage1", "stage2", "stage3"):
         check_stage(getattr(cfg, name), name)
     for name in ("anchor_weight", "agreement_weight", "spectral_consistency_weight"):
@@ -68,3 +80,74 @@ def check_config(cfg: FusionConfig) -> None:
         raise InputError(f"divergence_retries must be >= 0, got {cfg.divergence_retries}")
     if cfg.log_every < 1:
         raise InputError(f"log_every must be >= 1, got {cfg.log_every}")
+
+
+def check_preset(name: str) -> None:
+    """Refuse a preset name that is not one of :data:`PRESETS`.
+
+    Raises:
+        InputError: ``"unknown preset ...; choose one of: default, faithful, fast"``.
+    """
+    if name not in PRESETS:
+        raise InputError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+
+
+def check_presets(names: Iterable[str]) -> None:
+    """Refuse a list of preset names (``pfs2c2 benchmark --presets``) with names not in :data:`PRESETS`.
+
+    Raises:
+        InputError: ``"unknown preset(s) ...; choose from ..."`` naming every unknown one.
+    """
+    bad = [p for p in names if p not in PRESETS]
+    if bad:
+        raise InputError(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")
+
+
+def check_config_keys(keys: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse configuration keys (of a mapping or YAML file) that are not among the ``known`` field names.
+
+    Raises:
+        InputError: naming the unknown keys and the known ones, sorted.
+    """
+    known = set(known)
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise InputError(f"unknown configuration key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}")
+
+
+def check_stage_mapping(key: str, value: Any) -> None:
+    """Refuse the value of a stage key (``"stage1"``) of a configuration mapping unless it is a mapping with
+    only the keys iterations, lr, decay_start, patience.
+
+    Raises:
+        InputError: one line naming the stage.
+    """
+    if not isinstance(value, dict):
+        raise InputError(f"{key} must be a mapping with iterations, lr, decay_start")
+    bad = sorted(set(value) - {"iterations", "lr", "decay_start", "patience"})
+    if bad:
+        raise InputError(f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience")
+
+
+_DEVICE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(:[0-9]+)?")
+
+
+def check_run_options(run: RunOptions) -> None:
+    """Refuse :class:`~pfs2c2.RunOptions` that no run could use: a device string that is not of the form
+    ``TYPE`` or ``TYPE:INDEX`` (``"auto"``, ``"cpu"``, ``"cuda:1"``; torch checks the type itself), a
+    thread count that is not an integer >= 0 (0 and None = torch's default), or a negative
+    ``checkpoint_every`` (seconds; 0 = at every snapshot).
+
+    Raises:
+        InputError: one line naming the option.
+    """
+    device = run.device
+    if isinstance(device, str) and not _DEVICE.fullmatch(device):
+        raise InputError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or another torch device, got {device!r}")
+    threads = run.threads
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0):
+        raise InputError(
+            f"threads must be a whole number of CPU threads >= 1 (0 or None: torch's default), got {threads!r}"
+        )
+    if not run.checkpoint_every >= 0:
+        raise InputError(f"checkpoint_every must be >= 0 seconds (0: at every snapshot), got {run.checkpoint_every}")

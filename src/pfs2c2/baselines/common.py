@@ -16,8 +16,7 @@ import scipy.linalg
 import scipy.optimize
 import torch
 
-from .._checks import as_cube, check_band_counts, check_psf, check_srf, ratio_from_shapes
-from ..errors import InputError
+from .._checks import as_cube, baseline_ratio, check_band_counts, check_finite_images, check_psf, check_srf
 from ..physics import bicubic_upsample_tensor, blur_downsample, gaussian_psf
 
 __all__ = [
@@ -74,12 +73,8 @@ def prepare(lr_hsi: Any, hr_msi: Any, ratio: Any, srf: Any, psf: Any) -> Problem
     z = as_cube(hr_msi, "hr_msi", "(c, H, W)").astype(np.float64, copy=False)
     big_c, small_c = y.shape[0], z.shape[0]
     check_band_counts(big_c, small_c, min_msi_bands=1)  # one MSI band (pansharpening) is fine here
-    try:
-        r = ratio_from_shapes(y.shape[1], y.shape[2], z.shape[1], z.shape[2], ratio)
-    except InputError as exc:  # the message names the CLI flag; here the argument is ``ratio``
-        raise InputError(str(exc).replace("--ratio ", "ratio=")) from None
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(z))):
-        raise InputError("lr_hsi or hr_msi contains NaN or inf; fill or crop the invalid pixels before fusing")
+    r = baseline_ratio(y.shape[1], y.shape[2], z.shape[1], z.shape[2], ratio)
+    check_finite_images(y, z)
     kernel = gaussian_psf(r) if psf is None else check_psf(psf, r)
     m = None if srf is None else check_srf(srf, big_c, small_c)
     return Problem(y, z, r, kernel, m)

@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import InputError
+from .._checks import check_injection
 from ..physics import blur_downsample
 from .common import EPS, affine_fit, apply_affine, lowpass, prepare, upsample
 
@@ -55,8 +55,7 @@ def glp_hs(
     Raises:
         InputError: on bad shapes, ratio, SRF, PSF or injection.
     """
-    if injection not in ("hpm", "regression"):
-        raise InputError(f"injection must be 'hpm' or 'regression', got {injection!r}")
+    check_injection(injection)
     p = prepare(lr_hsi, hr_msi, ratio, srf, psf)
     w = affine_fit(blur_downsample(p.z, p.psf, p.ratio), p.y)  # (c + 1, C)
     synthetic = apply_affine(w, p.z)

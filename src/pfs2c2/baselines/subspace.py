@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft
 
-from ..errors import InputError
+from .._checks import check_subspace_settings
 from ..physics import blur_downsample
 from .common import EPS, Problem, gram, leading_eigenvectors, prepare, srf_in_units, upsample
 
@@ -82,8 +82,7 @@ def hysure(
     Raises:
         InputError: on bad shapes, ratio, SRF, PSF or parameters.
     """
-    if subspace_dim < 1 or iterations < 1 or not (mu > 0 and lambda_m >= 0 and lambda_phi >= 0):
-        raise InputError("subspace_dim and iterations must be positive, mu > 0, lambda_m and lambda_phi >= 0")
+    check_subspace_settings(subspace_dim, iterations, mu, lambda_m, lambda_phi)
     prob = prepare(lr_hsi, hr_msi, ratio, srf, psf)
     r = prob.ratio
     scale = float(np.abs(prob.y).max()) or 1.0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
+from .._checks import check_unmixing_settings
 from ..physics import blur_downsample
 from .common import EPS, Problem, gram, leading_eigenvectors, prepare, srf_in_units, upsample
 
@@ -169,8 +169,7 @@ def cnmf(
     Raises:
         InputError: on bad shapes, ratio, SRF, PSF or iteration counts.
     """
-    if n_endmembers < 1 or outer_iterations < 1 or inner_iterations < 1:
-        raise InputError("n_endmembers, outer_iterations and inner_iterations must be positive")
+    check_unmixing_settings(n_endmembers, outer_iterations, inner_iterations)
     p = prepare(lr_hsi, hr_msi, ratio, srf, psf)
     y, z, r = np.maximum(p.y, 0.0), np.maximum(p.z, 0.0), p.ratio
     big_c, h, w = y.shape

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import (
     config_option,
@@ -138,7 +139,7 @@ def _scene_job(
         if not out.parent.exists():
             raise FileNotFoundError(f"output directory {out.parent} does not exist; create it first")
         replace = overwrite or (resume and work_dir_for(out).exists())
-        runs.refuse_existing([out, *runs.Sidecars.beside(out, prefixed=True).paths()], replace)
+        check_not_existing([out, *runs.Sidecars.beside(out, prefixed=True).paths()], replace)
         scene = open_scene(row["hsi"], row["msi"], int(row["ratio"]) if row.get("ratio") else None)
         specs = {k: row.get(k) or None for k in runs.OPERATOR_COLUMNS}
         ops = runs.resolve_operators(scene.hsi_meta, scene.msi_meta, scene.hsi_bands, **specs, warn=warn)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import overwrite_option
 
@@ -46,12 +47,12 @@ def benchmark(
     PSNR, SAM, ERGAS, SSIM, wall time, peak memory, and the machine).
     """
     from .. import runs
+    from .._checks import check_presets
     from ..benchmark import STANDARD_CASES, Case, environment, make_problem, method_table, run_case, to_csv, to_markdown
-    from ..config import PRESETS
 
     with user_errors():
         out = Path(out_dir)
-        runs.refuse_existing([out / "results.csv", out / "results.md"], overwrite)
+        check_not_existing([out / "results.csv", out / "results.md"], overwrite)
         cases = [Case.parse(spec) for spec in (case_specs or STANDARD_CASES)]
         baselines = (
             None
@@ -59,9 +60,7 @@ def benchmark(
             else [m.strip() for m in method_list.split(",") if m.strip() and m.strip() != "none"]
         )
         preset_names = [p.strip() for p in presets.split(",") if p.strip() and p.strip() != "none"]
-        bad = [p for p in preset_names if p not in PRESETS]
-        if bad:
-            raise ValueError(f"unknown preset(s) {', '.join(bad)}; choose from {', '.join(PRESETS)}")
+        check_presets(preset_names)
         methods = method_table(preset_names, baselines)
         problems = [make_problem(case, Path(data_dir)) for case in cases]  # fail on missing data before any run
         out.mkdir(parents=True, exist_ok=True)

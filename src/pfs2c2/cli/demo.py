@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import overwrite_option, preset_option
 from .terminal import StageProgress, format_metrics
@@ -46,7 +47,7 @@ def demo(out_dir: str, preset: str, overwrite: bool) -> None:
 
     with user_errors():
         out = Path(out_dir)
-        runs.refuse_existing([out / n for n in DEMO_FILES], overwrite)
+        check_not_existing([out / n for n in DEMO_FILES], overwrite)
         out.mkdir(parents=True, exist_ok=True)
         cube, wavelengths = synthetic_scene()
         srf = load_srf("sentinel2a", hsi_wavelengths_nm=wavelengths, bands=["B2", "B3", "B4", "B5", "B6", "B7", "B8"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import overwrite_option
 from .terminal import format_metrics
@@ -38,36 +39,32 @@ def evaluate(
     """Score a FUSED cube: against a REFERENCE (PSNR, SAM, ERGAS, RMSE, CC, SSIM, UIQI) and/or, with
     --hsi and --msi, without reference (D_lambda, D_s, QNR, D_lambda^K, HQNR)."""
     from .. import runs
-    from .._checks import infer_ratio
+    from .._checks import (
+        check_evaluate_inputs,
+        check_fused_inputs_shape,
+        check_fused_reference_shape,
+        check_ratio_given,
+        infer_ratio,
+        parse_peak,
+    )
     from ..io import read_cube
 
     with user_errors():
-        if reference is None and not (hsi_spec and msi_spec):
-            raise ValueError("give a REFERENCE cube, or --hsi and --msi for the no-reference indices")
-        if bool(hsi_spec) != bool(msi_spec):
-            raise ValueError("--hsi and --msi go together")
+        check_evaluate_inputs(reference, hsi_spec, msi_spec)
         if json_path:
-            runs.refuse_existing([Path(json_path)], overwrite)
+            check_not_existing([Path(json_path)], overwrite)
         a, _ = read_cube(fused)
         scores: dict[str, float] = {}
         if hsi_spec and msi_spec:
             hsi, msi = read_cube(hsi_spec)[0], read_cube(msi_spec)[0]
-            if msi.shape[1:] != a.shape[1:] or hsi.shape[0] != a.shape[0]:
-                raise ValueError(
-                    f"fused cube {a.shape} does not match the HSI {hsi.shape} bands and the MSI {msi.shape} size"
-                )
+            check_fused_inputs_shape(a.shape, hsi.shape, msi.shape)
             ratio = infer_ratio(hsi.shape, a.shape, ratio)
             scores.update(runs.no_reference_scores(a, hsi, msi, ratio))
         if reference is not None:
             b, ref_meta = read_cube(reference)
-            if a.shape != b.shape:
-                raise ValueError(f"fused cube {a.shape} and reference {b.shape} differ in shape (C, H, W)")
-            if ratio is None:
-                raise ValueError("--ratio is needed with a REFERENCE (for ERGAS)")
-            try:
-                peak_value: str | float = "band" if peak == "band" else float(peak)
-            except ValueError:
-                raise ValueError(f"--peak must be 'band' or a number, got {peak!r}") from None
+            check_fused_reference_shape(a.shape, b.shape)
+            ratio = check_ratio_given(ratio)
+            peak_value = parse_peak(peak)
             scores = {**runs.reference_scores(a, b, ratio, nodata=ref_meta.nodata, peak=peak_value), **scores}
         if json_path:
             runs.write_text(Path(json_path), json.dumps(scores, indent=2) + "\n")

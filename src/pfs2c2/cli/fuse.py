@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import (
     config_option,
@@ -103,7 +104,7 @@ def fuse(
     `pfs2c2 report` on the folder) and no no-reference indices in run.json.
     """
     from .. import runs
-    from .._checks import check_output_path
+    from .._checks import check_output_path, check_validate_untiled
     from ..model import remove_checkpoint
 
     specs = {k: options.pop(v) for k, v in _SPEC_OPTIONS.items()}
@@ -115,16 +116,13 @@ def fuse(
         pngs = [] if no_plots else [out.with_name("report.png")]
         checkpoint = runs.checkpoint_path(out)
         overwrite = runs.may_replace_outputs(out, resume=resume, overwrite=overwrite)
-        runs.refuse_existing([out, *sidecars.paths(), *pngs], overwrite)
+        check_not_existing([out, *sidecars.paths(), *pngs], overwrite)
         check_output_path(out)
         cfg, run = runs.load_settings(preset, config_path, seed=seed, ensemble=ensemble, device=device)
         inputs = runs.RunInputs(hsi_spec, msi_spec, ref_spec)
         scene = runs.tiled_scene(hsi_spec, msi_spec, ratio, **tiling, note=note)
+        check_validate_untiled(validate, tiled=scene is not None)
         if scene is not None:
-            if validate:
-                raise ValueError(
-                    "--validate needs the whole scene in memory; run it without tiling options (e.g. on a crop)"
-                )
             _fuse_tiled(
                 scene, out, inputs, specs, cfg, run, masks=masks, tiling=tiling, resume=resume, overwrite=overwrite
             )
@@ -181,6 +179,7 @@ def _fuse_whole(
     ``run`` has the device and threads (for the reduced-resolution check), ``training`` also the checkpoint.
     """
     from .. import runs
+    from .._checks import check_reference_shape
     from ..fusion import fuse as run_fusion
     from ..io import read_cube
     from ..masks import valid_pixels
@@ -209,7 +208,7 @@ def _fuse_whole(
     finally:
         progress.close()
     if reference is not None:
-        runs.check_reference_shape(reference, result.fused)
+        check_reference_shape(reference.shape, result.fused.shape)
     runs.write_fused(out, result.fused, runs.output_meta(hsi_meta, msi_meta, ops.wavelengths), overwrite=overwrite)
     no_reference = runs.no_reference_scores(result.fused, hsi, msi, result.ratio)
     scores = runs.write_run_outputs(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import overwrite_option
 
@@ -25,7 +26,7 @@ def report(run_dir: str, overwrite: bool) -> None:
         run_file = directory / "run.json"
         if not run_file.exists():
             raise FileNotFoundError(f"{run_file} not found; RUN_DIR must be the folder of a `pfs2c2 fuse` output")
-        runs.refuse_existing([directory / "report.png"], overwrite)
+        check_not_existing([directory / "report.png"], overwrite)
         run = json.loads(run_file.read_text())
         hsi, _, msi, msi_meta, _ = runs.read_pair(run["hsi"], run["msi"], run["ratio"])  # same crop as fuse
         fused, _ = read_cube(str(directory / run["fused"]))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .._checks import check_not_existing
 from .errors import user_errors
 from .options import overwrite_option
 
@@ -54,7 +55,7 @@ def simulate(
         sim = run_simulation(cube, ratio, matrix, snr_db=snr, seed=seed)
         out = Path(out_dir)
         names = ["lr_hsi.npy", "hr_msi.npy", "reference.npy", "psf.npy", "psf.csv", "srf.npy", "srf.csv"]
-        runs.refuse_existing([out / n for n in names], overwrite)
+        check_not_existing([out / n for n in names], overwrite)
         out.mkdir(parents=True, exist_ok=True)
         for name, data in (("lr_hsi", sim.lr_hsi), ("hr_msi", sim.hr_msi), ("reference", sim.reference)):
             write_cube(out / f"{name}.npy", data, None, overwrite=overwrite)

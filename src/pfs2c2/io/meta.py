@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_band_field, check_finite_field, check_fwhm_count, check_transform, check_wavelength_list
+
 __all__ = ["RasterMeta", "wavelengths_to_nm", "wavelength_unit_factor", "MICROMETRE_THRESHOLD"]
 
 #: Wavelength arrays whose maximum is below this value are taken as micrometres and converted to nm.
@@ -79,8 +81,7 @@ def wavelengths_to_nm(values: Sequence[float] | np.ndarray, units: str | None = 
         ValueError: If the values are not a non-empty 1-D array of finite numbers.
     """
     wl = np.asarray(values, dtype=np.float64).reshape(-1)
-    if wl.size == 0 or not np.all(np.isfinite(wl)):
-        raise ValueError(f"wavelengths must be a non-empty list of finite numbers, got {np.asarray(values)!r:.80}")
+    check_wavelength_list(wl, values)
     factor = wavelength_unit_factor(units)
     if factor is None:
         factor = 1000.0 if float(np.max(np.abs(wl))) < MICROMETRE_THRESHOLD else 1.0
@@ -93,8 +94,7 @@ def _opt_array(name: str, value: Any) -> np.ndarray | None:
     arr = np.asarray(value, dtype=np.float64).reshape(-1)
     if arr.size == 0:
         return None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"RasterMeta.{name} must be finite numbers")
+    check_finite_field(name, arr)
     return arr
 
 
@@ -119,8 +119,7 @@ class RasterMeta:
             self.crs = str(self.crs).strip() or None
         if self.transform is not None:
             t = tuple(float(v) for v in tuple(self.transform)[:6])
-            if len(t) != 6:
-                raise ValueError(f"RasterMeta.transform needs the 6 affine coefficients (a, b, c, d, e, f), got {t}")
+            check_transform(t)
             self.transform = t
         wl = _opt_array("wavelengths_nm", self.wavelengths_nm)
         fw = _opt_array("fwhm_nm", self.fwhm_nm)
@@ -128,8 +127,8 @@ class RasterMeta:
             wl = wl * 1000.0  # micrometres -> nm; the FWHM of such a file is in micrometres too
             if fw is not None and float(np.max(np.abs(fw))) < 1.0:
                 fw = fw * 1000.0
-        if wl is not None and fw is not None and fw.shape != wl.shape:
-            raise ValueError(f"RasterMeta: {fw.size} FWHM values for {wl.size} wavelengths; give one per band")
+        if wl is not None and fw is not None:
+            check_fwhm_count(fw, wl)
         self.wavelengths_nm = wl
         self.fwhm_nm = fw
         if self.nodata is not None:
@@ -184,11 +183,7 @@ class RasterMeta:
     def check_bands(self, n_bands: int, what: str = "cube") -> None:
         """Raise ``ValueError`` if the per-band fields do not have ``n_bands`` entries."""
         for name in ("wavelengths_nm", "fwhm_nm", "band_names"):
-            v = getattr(self, name)
-            if v is not None and len(v) != n_bands:
-                raise ValueError(
-                    f"{what} has {n_bands} bands but its metadata lists {len(v)} {name}; give one value per band"
-                )
+            check_band_field(name, getattr(self, name), n_bands, what)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:

@@ -84,8 +84,18 @@ import math
 import numpy as np
 import torch
 
-from .._checks import as_cube, check_mask, check_psf, check_ratio
-from ..errors import InputError
+from .._checks import (
+    as_cube,
+    check_block_size,
+    check_exponent,
+    check_mask,
+    check_max_bands,
+    check_min_bands,
+    check_msi_like_fused,
+    check_noref_shapes,
+    check_psf,
+    check_ratio,
+)
 from ..physics import blur_downsample_tensor
 from .reference import UIQI_BLOCK, ArrayLike, to_float64, uiqi
 
@@ -117,21 +127,12 @@ def _check_inputs(
     ratio = check_ratio(ratio, minimum=1)
     f, lr = _float64_cube(fused, "fused"), _float64_cube(lr_hsi, "lr_hsi")
     c, h, w = f.shape
-    if lr.shape[0] != c:
-        raise InputError(f"fused and lr_hsi must have the same number of bands, got {c} and {lr.shape[0]}")
-    if (lr.shape[1] * ratio, lr.shape[2] * ratio) != (h, w):
-        raise InputError(
-            f"fused {h}x{w} must be lr_hsi {lr.shape[1]}x{lr.shape[2]} times the ratio {ratio}; crop both consistently"
-        )
-    if int(block_size) != block_size or block_size % ratio or block_size < 2 * ratio:
-        raise InputError(
-            f"block_size must be a multiple of the ratio {ratio} and at least {2 * ratio}, got {block_size}"
-        )
+    check_noref_shapes(tuple(f.shape), tuple(lr.shape), ratio)
+    check_block_size(block_size, ratio)
     msi = None
     if hr_msi is not None:
         msi = _float64_cube(hr_msi, "hr_msi")
-        if msi.shape[1:] != f.shape[1:]:
-            raise InputError(f"hr_msi must be (c, {h}, {w}) like fused, got shape {tuple(msi.shape)}")
+        check_msi_like_fused(tuple(msi.shape), tuple(f.shape))
     if mask is None:
         m = torch.ones((h, w), dtype=torch.bool)
     else:
@@ -205,15 +206,8 @@ def _band_subset(n_bands: int, max_bands: int | None) -> torch.Tensor | None:
     """Indices of ``max_bands`` evenly spaced bands (first and last included), or None for all."""
     if max_bands is None or max_bands >= n_bands:
         return None
-    if int(max_bands) != max_bands or max_bands < 2:
-        raise InputError(f"max_bands must be an integer >= 2 or None, got {max_bands}")
+    check_max_bands(max_bands)
     return torch.from_numpy(np.unique(np.round(np.linspace(0, n_bands - 1, int(max_bands))).astype(np.int64)))
-
-
-def _check_exponent(value: float, name: str) -> float:
-    if not value > 0 or not math.isfinite(value):
-        raise InputError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
 
 
 def _power_mean(diff: torch.Tensor, exponent: float) -> float:
@@ -313,9 +307,8 @@ def d_lambda(
         InputError: On inconsistent shapes, a bad ratio, block size, exponent, ``max_bands`` or mask.
     """
     f, lr, _, m, ratio = _check_inputs(fused, lr_hsi, ratio, mask, block_size)
-    p = _check_exponent(p, "p")
-    if f.shape[0] < 2:
-        raise InputError(f"d_lambda needs at least 2 bands, got {f.shape[0]}")
+    p = check_exponent(p, "p")
+    check_min_bands(f.shape[0], "d_lambda")
     bands = _band_subset(f.shape[0], max_bands)
     if bands is not None:
         f, lr = f[bands], lr[bands]
@@ -361,7 +354,7 @@ def d_s(
     """
     f, lr, msi, m, ratio = _check_inputs(fused, lr_hsi, ratio, mask, block_size, hr_msi)
     assert msi is not None
-    q = _check_exponent(q, "q")
+    q = check_exponent(q, "q")
     bands = _band_subset(f.shape[0], max_bands)
     if bands is not None:
         f, lr = f[bands], lr[bands]
@@ -459,9 +452,8 @@ def no_reference(
     """
     f, lr, msi, m, ratio = _check_inputs(fused, lr_hsi, ratio, mask, block_size, hr_msi)
     assert msi is not None
-    p, q = _check_exponent(p, "p"), _check_exponent(q, "q")
-    if f.shape[0] < 2:
-        raise InputError(f"d_lambda needs at least 2 bands, got {f.shape[0]}")
+    p, q = check_exponent(p, "p"), check_exponent(q, "q")
+    check_min_bands(f.shape[0], "d_lambda")
     dk = _d_lambda_k(f, lr, m, ratio, block_size, psf)
     bands = _band_subset(f.shape[0], max_bands)
     if bands is not None:

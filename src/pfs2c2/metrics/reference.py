@@ -40,8 +40,7 @@ import torch
 from scipy import ndimage
 from torchmetrics.functional.image import spectral_angle_mapper
 
-from .._checks import check_mask
-from ..errors import InputError
+from .._checks import check_gsd_ratio, check_mask, check_metric_pair, check_peak
 
 __all__ = ["cc", "ergas", "evaluate", "psnr", "rmse", "sam", "ssim", "to_float64", "uiqi"]
 
@@ -68,12 +67,7 @@ def _prepare(
         ``(fused, reference, mask)`` with shapes ``(C, H, W)``, ``(C, H, W)``, ``(H, W)`` bool.
     """
     f, r = to_float64(fused), to_float64(reference)
-    if f.shape != r.shape:
-        raise InputError(
-            f"fused and reference must have the same shape, got fused {tuple(f.shape)} and reference {tuple(r.shape)}"
-        )
-    if r.ndim != 3:
-        raise InputError(f"expected (C, H, W) arrays, got shape {tuple(r.shape)}")
+    check_metric_pair(tuple(f.shape), tuple(r.shape))
     if mask is None:
         return f, r, torch.ones(r.shape[1:], dtype=torch.bool)
     m = torch.as_tensor(check_mask(mask, tuple(r.shape[1:])))
@@ -124,13 +118,10 @@ def psnr(fused: ArrayLike, reference: ArrayLike, *, mask: ArrayLike | None = Non
     """
     f, r = _valid_pixels(fused, reference, mask)
     mse = ((f - r) ** 2).mean(dim=1)
+    check_peak(peak)
     if isinstance(peak, str):
-        if peak != "band":
-            raise InputError(f'peak must be "band" or a positive number, got {peak!r}')
         peaks = r.max(dim=1).values
     else:
-        if not peak > 0:
-            raise InputError(f'peak must be "band" or a positive number, got {peak!r}')
         peaks = torch.full_like(mse, float(peak))
     # an error-free band is inf even when its peak is 0 (0 / 0 would make the whole mean NaN)
     per_band = torch.where(mse == 0, math.inf, 10 * torch.log10(peaks**2 / mse))
@@ -178,8 +169,7 @@ def ergas(fused: ArrayLike, reference: ArrayLike, ratio: float, *, mask: ArrayLi
     Raises:
         InputError: On shape mismatch, a bad mask, or a non-positive ratio.
     """
-    if not ratio > 0:
-        raise InputError(f"ratio must be positive (4 for a 4x fusion), got {ratio!r}")
+    check_gsd_ratio(ratio)
     f, r = _valid_pixels(fused, reference, mask)
     # torchmetrics' formula, except that an error-free band counts 0 even when its mean is 0 (an
     # all-zero band, e.g. a blanked absorption band, would otherwise make a perfect result NaN)

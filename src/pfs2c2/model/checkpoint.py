@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import check_checkpoint_run
 from ..errors import InputError
 from .stages import Stage
 
@@ -147,10 +148,7 @@ def load_checkpoint(path: str | Path, run_id: str) -> TrainingState:
         raise InputError(f"checkpoint {path} cannot be read ({type(exc).__name__}); delete it to start over") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise InputError(f"{path} is not a pfs2c2 checkpoint of format {FORMAT}; delete it to start over")
-    if payload.get("fingerprint") != run_id:
-        raise InputError(
-            f"checkpoint {path} is from a run with other inputs or settings; delete it (or pass --overwrite) to start over"
-        )
+    check_checkpoint_run(path, payload.get("fingerprint"), run_id)
     fields = {k: v for k, v in payload.items() if k not in ("format", "fingerprint")}
     return TrainingState(**fields)
 

@@ -25,6 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import (
+    check_inverse_psf_shape,
+    check_module_activation,
+    check_spectral_bands,
+    check_square_psf_shape,
+    check_srf_matrix_rank,
+    check_support_shape,
+)
 from ..physics import blur_downsample_tensor, gaussian_psf, srf_project_tensor
 
 MODULE_NAMES = ("spe_up", "spa_up", "spe_down", "spa_down")
@@ -51,8 +59,7 @@ def spectral_widths(msi_bands: int, hsi_bands: int) -> list[int]:
     This is the authors' layout when the HSI has at least twice the MSI bands, and still gives one
     hidden layer when it has fewer (e.g. 8 MSI -> 12 HSI bands).
     """
-    if not 0 < msi_bands < hsi_bands:
-        raise ValueError(f"SpectralUp needs 0 < MSI bands < HSI bands, got {msi_bands} and {hsi_bands}")
+    check_spectral_bands(msi_bands, hsi_bands)
     doublings = max(1, int(math.floor(math.log2(hsi_bands / msi_bands))))
     return [msi_bands * 2**i for i in range(doublings + 1)]
 
@@ -88,10 +95,9 @@ class SpectralUp(nn.Module):
         if attention:
             layers.append(SpectralAttention(widths[-1]))
         layers.append(nn.Conv2d(widths[-1], hsi_bands, 1))
+        check_module_activation(output_activation)
         if output_activation == "leaky_relu":
             layers.append(nn.LeakyReLU(0.2))
-        elif output_activation != "none":
-            raise ValueError(f"unknown output_activation {output_activation!r}; use 'leaky_relu' or 'none'")
         self.activation = layers.pop() if output_activation == "leaky_relu" else nn.Identity()
         self.net = nn.Sequential(*layers)
 
@@ -151,8 +157,7 @@ class SpatialUp(nn.Module):
     def __init__(self, ratio: int, init_psf: np.ndarray) -> None:
         super().__init__()
         init_psf = np.asarray(init_psf)
-        if init_psf.ndim != 2 or init_psf.shape[0] != init_psf.shape[1] or init_psf.shape[0] < ratio:
-            raise ValueError(f"SpatialUp needs a square PSF of at least {ratio}x{ratio}, got shape {init_psf.shape}")
+        check_inverse_psf_shape(init_psf.shape, ratio)
         if init_psf.shape != (ratio, ratio):
             # a wider PSF is cropped to its central ratio x ratio block for the inverse
             off = (init_psf.shape[0] - ratio) // 2
@@ -194,8 +199,7 @@ class SpatialDown(nn.Module):
         super().__init__()
         self.ratio = ratio
         kernel = torch.as_tensor(init_psf, dtype=torch.float32)
-        if kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
-            raise ValueError(f"SpatialDown needs a square 2-D PSF, got shape {tuple(kernel.shape)}")
+        check_square_psf_shape(tuple(kernel.shape))
         if learn:
             self.logits = nn.Parameter(torch.log(kernel.clamp_min(1e-8)))
         else:
@@ -254,8 +258,7 @@ class SpectralDown(nn.Module):
     def __init__(self, init_srf: np.ndarray, learn: bool = True, learn_gain: bool = True) -> None:
         super().__init__()
         srf = torch.as_tensor(init_srf, dtype=torch.float32)
-        if srf.ndim != 2:
-            raise ValueError(f"SpectralDown needs a (C, c) SRF matrix, got shape {tuple(srf.shape)}")
+        check_srf_matrix_rank(tuple(srf.shape))
         if not learn:
             self.register_buffer("fixed_srf", srf)
             return
@@ -298,8 +301,7 @@ class SpectralDown(nn.Module):
         """
         hsi_bands, msi_bands = lr_hsi.shape[0], lr_msi.shape[0]
         mask = np.ones((hsi_bands, msi_bands), bool) if support is None else np.asarray(support) > 0
-        if mask.shape != (hsi_bands, msi_bands):
-            raise ValueError(f"SRF support has shape {mask.shape}; expected ({hsi_bands}, {msi_bands})")
+        check_support_shape(mask.shape, hsi_bands, msi_bands)
         shape = mask / mask.sum(0, keepdims=True)
         msi_mean = lr_msi.mean(axis=1)
         projected = shape.T @ lr_hsi.mean(axis=1) / hsi_scale

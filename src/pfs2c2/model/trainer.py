@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import check_lr_overlap, check_positive_peak
 from ..config import FusionConfig, ProgressCallback, StageConfig
-from ..errors import InputError
 from ..masks import block_all
 from ..physics import bicubic_upsample_tensor
 from .checkpoint import TrainingState, copy_states
@@ -28,13 +28,6 @@ from .modules import Modules, SpatialDown, SpatialUp, SpectralDown, SpectralUp
 from .stages import Stage
 
 __all__ = ["Pixels", "Problem", "Stage", "Trainer"]
-
-
-def _data_max(x: np.ndarray, valid: np.ndarray) -> float:
-    peak = float(np.max(x[:, valid])) if valid.any() else 0.0
-    if peak <= 0:
-        raise InputError("an input image is all zero or negative; check the file and its scaling")
-    return peak
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,14 +82,11 @@ class Problem:
             InputError: if an image has no positive value, or no LR pixel is valid in both images.
         """
         device = device or torch.device("cpu")
-        y_scale, z_scale = _data_max(lr_hsi, hsi_valid), _data_max(hr_msi, msi_valid)
+        y_scale, z_scale = check_positive_peak(lr_hsi, hsi_valid), check_positive_peak(hr_msi, msi_valid)
         # invalid pixels are zero-filled and weighted out of every loss
         y, z = np.where(hsi_valid, lr_hsi, 0.0), np.where(msi_valid, hr_msi, 0.0)
         lr_valid = hsi_valid & block_all(msi_valid, ratio)
-        if not lr_valid.any():
-            raise InputError(
-                "no LR pixel has valid data in both images; check nodata values and that the images overlap"
-            )
+        check_lr_overlap(lr_valid)
         return cls(
             lr_hsi=torch.from_numpy(y / y_scale).float()[None].to(device),
             hr_msi=torch.from_numpy(z / z_scale).float()[None].to(device),

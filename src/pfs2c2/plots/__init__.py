@@ -19,7 +19,8 @@ Conventions:
 
 Modules: :mod:`~pfs2c2.plots.figures` (the single figures), :mod:`~pfs2c2.plots.report`
 (:func:`report_figure`, :func:`write_report`), :mod:`~pfs2c2.plots.colour` (true colour),
-:mod:`~pfs2c2.plots.draw` (axes-level drawing) and :mod:`~pfs2c2.plots.inputs` (input coercion).
+:mod:`~pfs2c2.plots.draw` (axes-level drawing); the input coercion and checks are in
+:mod:`pfs2c2._checks` (``as_float_cube``, ``check_scene`` ...).
 The error maps come from :mod:`pfs2c2.metrics.maps`.
 """
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .inputs import as_float_cube, check_wavelengths
+from .._checks import as_float_cube, check_band_centres, check_n_bands, check_rgb_bands, check_stretch_limits
 
 __all__ = ["PERCENTILES", "RGB_TARGETS_NM", "msi_rgb_bands", "rgb_bands", "stretch_limits", "true_colour"]
 
@@ -35,9 +34,8 @@ def rgb_bands(wavelengths_nm: np.ndarray | Sequence[float] | None, n_bands: int)
     Returns:
         ``(red, green, blue)`` band indices.
     """
-    if n_bands < 1:
-        raise InputError(f"n_bands must be >= 1, got {n_bands}")
-    wl = check_wavelengths(wavelengths_nm, n_bands, "wavelengths_nm")
+    check_n_bands(n_bands)
+    wl = check_band_centres(wavelengths_nm, n_bands, "wavelengths_nm")
     if wl is not None:
         r, g, b = (int(np.nanargmin(np.abs(wl - t))) for t in RGB_TARGETS_NM)
         return r, g, b
@@ -60,22 +58,11 @@ def msi_rgb_bands(wavelengths_nm: np.ndarray | Sequence[float] | None, n_bands: 
     Returns:
         ``(red, green, blue)`` band indices.
     """
-    if n_bands < 1:
-        raise InputError(f"n_bands must be >= 1, got {n_bands}")
+    check_n_bands(n_bands)
     if wavelengths_nm is not None:
         return rgb_bands(wavelengths_nm, n_bands)
     r, g, b = (min(i, n_bands - 1) for i in (2, 1, 0))
     return r, g, b
-
-
-def _check_bands(bands: Sequence[int], n_bands: int) -> tuple[int, int, int]:
-    if len(bands) != 3:
-        raise InputError(f"bands must be three indices (red, green, blue), got {bands}")
-    out = tuple(int(b) for b in bands)
-    for b in out:
-        if not -n_bands <= b < n_bands:
-            raise InputError(f"band index {b} is out of range for a cube with {n_bands} bands")
-    return out  # type: ignore[return-value]
 
 
 def stretch_limits(cube: Any, bands: Sequence[int], percentiles: tuple[float, float] = PERCENTILES) -> np.ndarray:
@@ -94,7 +81,7 @@ def stretch_limits(cube: Any, bands: Sequence[int], percentiles: tuple[float, fl
         finite value gets ``(0, 1)``; a constant band gets ``high = low + 1``.
     """
     arr = as_float_cube(cube, "cube")
-    idx = _check_bands(bands, arr.shape[0])
+    idx = check_rgb_bands(bands, arr.shape[0])
     limits = np.empty((3, 2), dtype=np.float64)
     for i, b in enumerate(idx):
         band = np.asarray(arr[b], dtype=np.float64)
@@ -129,10 +116,9 @@ def true_colour(
         ``(H, W, 3)`` float64 image in ``[0, 1]``, ready for ``imshow``.
     """
     arr = as_float_cube(cube, "cube")
-    idx = _check_bands(bands, arr.shape[0])
+    idx = check_rgb_bands(bands, arr.shape[0])
     lim = stretch_limits(arr, idx) if limits is None else np.asarray(limits, dtype=np.float64)
-    if lim.shape != (3, 2):
-        raise InputError(f"limits must have shape (3, 2) (low, high per channel), got {lim.shape}")
+    check_stretch_limits(lim)
     rgb = np.stack([np.asarray(arr[b], dtype=np.float64) for b in idx], axis=-1)
     nodata = ~np.isfinite(rgb).all(axis=-1)
     span = np.where(lim[:, 1] > lim[:, 0], lim[:, 1] - lim[:, 0], 1.0)

@@ -8,8 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import check_ratio, integer_ratio
-from ..errors import InputError
+from .._checks import (
+    as_float_array,
+    as_float_cube,
+    check_band_centres,
+    check_band_names,
+    check_lr_bands,
+    check_ndim,
+    check_pixels,
+    check_same_shape,
+    check_scene,
+    check_some_pixel,
+    plot_ratio,
+)
 from ..metrics.maps import band_rmse_psnr, finite_pixels, masked_mean, rmse_map, sam_map
 from .colour import msi_rgb_bands, rgb_bands, stretch_limits, true_colour
 from .draw import (
@@ -27,7 +38,6 @@ from .draw import (
     show_map,
     show_rgb,
 )
-from .inputs import as_float_array, as_float_cube, check_same_shape, check_scene, check_wavelengths
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -148,7 +158,7 @@ def per_band_metrics(fused: Any, reference: Any, wavelengths: np.ndarray | Seque
     fu = as_float_cube(fused, "fused")
     ref = as_float_cube(reference, "reference")
     check_same_shape(fu, ref, "fused", "reference")
-    wl = check_wavelengths(wavelengths, fu.shape[0], "wavelengths")
+    wl = check_band_centres(wavelengths, fu.shape[0], "wavelengths")
     x = wl if wl is not None else np.arange(fu.shape[0])
     rmse, psnr = band_rmse_psnr(fu, ref)
     shown = np.where(np.isfinite(psnr), psnr, np.nan)
@@ -213,27 +223,16 @@ def spectra(
         check_same_shape(fu, ref, "fused", "reference")
     lr = None if lr_hsi is None else as_float_cube(lr_hsi, "lr_hsi")
     if lr is not None:
-        if lr.shape[0] != n_bands:
-            raise InputError(f"lr_hsi has {lr.shape[0]} bands but fused has {n_bands}")
-        if ratio is None:
-            ratio = integer_ratio(*lr.shape[-2:], *fu.shape[-2:])
-            if ratio is None:
-                raise InputError(f"cannot infer the ratio from lr_hsi {lr.shape} and fused {fu.shape}; pass ratio=")
-        ratio = check_ratio(ratio, minimum=1)
-    wl = check_wavelengths(wavelengths, n_bands, "wavelengths")
+        check_lr_bands(lr, n_bands)
+        ratio = plot_ratio(lr.shape, fu.shape, ratio)
+    wl = check_band_centres(wavelengths, n_bands, "wavelengths")
     x = wl if wl is not None else np.arange(n_bands)
 
     if pixels is None:
         chosen = _default_pixels(ref if ref is not None else fu)
+        check_some_pixel(chosen)
     else:
-        chosen = []
-        for p in pixels:
-            r, c = int(p[0]), int(p[1])
-            if not (0 <= r < height and 0 <= c < width):
-                raise InputError(f"pixel {(r, c)} is outside the {height}×{width} image")
-            chosen.append((r, c, ""))
-    if not chosen:
-        raise InputError("pixels must name at least one (row, col)")
+        chosen = check_pixels(pixels, height, width)
 
     ncols = 1 if len(chosen) == 1 else 2
     nrows = math.ceil(len(chosen) / ncols)
@@ -277,11 +276,10 @@ def psf_figure(psf: Any, true_psf: Any | None = None) -> Figure:
         axes (1 line, 2 with ``true_psf``).
     """
     p = as_float_array(psf)
-    if p.ndim != 2:
-        raise InputError(f"psf must be a 2-D (k, k) kernel, got shape {p.shape}")
+    check_ndim(p, 2, "psf must be a 2-D (k, k) kernel, got shape {shape}")
     t = None if true_psf is None else as_float_array(true_psf)
-    if t is not None and t.ndim != 2:
-        raise InputError(f"true_psf must be a 2-D (k, k) kernel, got shape {t.shape}")
+    if t is not None:
+        check_ndim(t, 2, "true_psf must be a 2-D (k, k) kernel, got shape {shape}")
     kernels = [(p, "learned PSF")] + ([(t, "true PSF")] if t is not None else [])
     vmax = max(float(np.nanmax(k)) for k, _ in kernels)
     vmax = vmax if vmax > 0 else 1.0
@@ -335,14 +333,12 @@ def srf_figure(
         Figure with one axes holding ``c`` lines (``2c`` with ``true_srf``).
     """
     s = as_float_array(srf)
-    if s.ndim != 2:
-        raise InputError(f"srf must be a (C, c) matrix (HSI bands x MSI bands), got shape {s.shape}")
+    check_ndim(s, 2, "srf must be a (C, c) matrix (HSI bands x MSI bands), got shape {shape}")
     t = None if true_srf is None else as_float_array(true_srf)
-    if t is not None and t.shape != s.shape:
-        raise InputError(f"true_srf {t.shape} and srf {s.shape} must have the same (C, c) shape")
-    if band_names is not None and len(band_names) != s.shape[1]:
-        raise InputError(f"band_names has {len(band_names)} names for {s.shape[1]} MSI bands")
-    wl = check_wavelengths(wavelengths, s.shape[0], "wavelengths")
+    if t is not None:
+        check_same_shape(t, s, "true_srf", "srf", "(C, c)")
+    check_band_names(band_names, s.shape[1])
+    wl = check_band_centres(wavelengths, s.shape[0], "wavelengths")
     fig = new_figure(9.0, 4.2)
     ax = fig.subplots()
     draw_srf(ax, s, wl, t, band_names)

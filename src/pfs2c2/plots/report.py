@@ -10,13 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._checks import integer_ratio
+from .._checks import (
+    as_float_array,
+    as_float_cube,
+    check_band_centres,
+    check_report_outputs,
+    check_scene,
+    integer_ratio,
+)
 from ..io import atomic_write
 from ..metrics.maps import band_rmse_psnr, rmse_map, sam_map
 from .colour import msi_rgb_bands, rgb_bands, stretch_limits, true_colour
 from .draw import draw_psf, draw_srf, history_by_stage, log_y, new_figure, panel_size, show_map, show_rgb
 from .figures import error_maps, loss_curves, per_band_metrics, psf_figure, quicklooks, spectra, srf_figure
-from .inputs import as_float_array, as_float_cube, check_scene, check_wavelengths
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -85,7 +91,7 @@ def report_figure(
     s = as_float_array(srf)
     t_psf = None if true_psf is None else as_float_array(true_psf)
     t_srf = None if true_srf is None else as_float_array(true_srf)
-    wl = check_wavelengths(hsi_wavelengths, n_bands, "hsi_wavelengths")
+    wl = check_band_centres(hsi_wavelengths, n_bands, "hsi_wavelengths")
     hb = rgb_bands(wl, n_bands)
     mb = msi_rgb_bands(msi_wavelengths, msi.shape[0])
     lim = stretch_limits(ref if ref is not None else fu, hb)
@@ -240,10 +246,7 @@ def write_report(
     if reference is not None:
         names += ["error_maps.png", "per_band.png"]
     names += ["spectra.png", "psf.png", "srf.png", "loss.png"]
-    if not overwrite:
-        existing = [n for n in names if (out / n).exists()]
-        if existing:
-            raise FileExistsError(f"{out} already holds {', '.join(existing)}; pass overwrite=True to replace them")
+    check_report_outputs(out, names, overwrite)
     out.mkdir(parents=True, exist_ok=True)
 
     makers: dict[str, Any] = {

@@ -44,7 +44,6 @@ from .outputs import (
     history_csv,
     may_replace_outputs,
     read_history_csv,
-    refuse_existing,
     run_record,
     tiling_record,
     write_fused,
@@ -55,7 +54,6 @@ from .outputs import (
 )
 from .quality import (
     REDUCED_RESOLUTION_PROTOCOL,
-    check_reference_shape,
     no_reference_scores,
     reduced_resolution_check,
     reference_scores,
@@ -86,7 +84,6 @@ __all__ = [
     "history_csv",
     "may_replace_outputs",
     "read_history_csv",
-    "refuse_existing",
     "run_record",
     "tiling_record",
     "write_fused",
@@ -95,7 +92,6 @@ __all__ = [
     "write_run_outputs",
     "write_text",
     "REDUCED_RESOLUTION_PROTOCOL",
-    "check_reference_shape",
     "no_reference_scores",
     "reduced_resolution_check",
     "reference_scores",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .._checks import check_sensor_srf_wavelengths, check_srf_spec_rows
 from ..config import FusionConfig, RunOptions, read_config_file
 
 if TYPE_CHECKING:
@@ -104,11 +105,9 @@ def srf_from_spec(
     if spec is None:
         return None
     band_list = [b.strip() for b in bands.split(",")] if bands else None
-    if wavelengths is None and not spec.lower().endswith((".npy", ".csv", ".txt", ".mat")):
-        raise ValueError(f"--srf {spec} is a sensor name: give the HSI band centres with --wavelengths CSV|start:stop")
+    check_sensor_srf_wavelengths(spec, wavelengths is not None)
     matrix = load_srf(spec, hsi_wavelengths_nm=wavelengths, bands=band_list)
-    if matrix.shape[0] != hsi_bands:
-        raise ValueError(f"SRF from {spec} has {matrix.shape[0]} rows but the HSI has {hsi_bands} bands")
+    check_srf_spec_rows(spec, matrix.shape[0], hsi_bands)
     return matrix
 
 

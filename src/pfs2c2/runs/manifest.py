@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from .._checks import check_manifest_row, check_manifest_scenes
+
 MANIFEST_COLUMNS = ("hsi", "msi", "out", "ratio", "srf", "srf_support", "bands", "wavelengths", "psf", "reference")
 """Columns a manifest may have: the first three are required, the others are the options of ``pfs2c2 fuse``."""
 
@@ -45,8 +47,7 @@ def read_manifest(path: str | Path) -> list[dict[str, str]]:
     rows = []
     for number, raw in enumerate(reader, start=2):
         row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
-        if not all(row.get(k) for k in ("hsi", "msi", "out")):
-            raise ValueError(f"manifest {path} line {number}: hsi, msi and out are required")
+        check_manifest_row(path, number, row)
         for key in ("hsi", "msi", "out", "reference"):
             if row.get(key) and not Path(row[key]).is_absolute():
                 row[key] = str(base / row[key])
@@ -55,10 +56,5 @@ def read_manifest(path: str | Path) -> list[dict[str, str]]:
                 row[key] = str(base / row[key])
         row["line"] = str(number)
         rows.append(row)
-    if not rows:
-        raise ValueError(f"manifest {path} lists no scene")
-    outs = [str(Path(r["out"]).resolve()) for r in rows]
-    dup = sorted({o for o in outs if outs.count(o) > 1})
-    if dup:
-        raise ValueError(f"manifest {path} writes {dup[0]} more than once; give every scene its own output")
+    check_manifest_scenes(path, [str(Path(r["out"]).resolve()) for r in rows])
     return rows

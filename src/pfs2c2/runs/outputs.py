@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .quality import check_reference_shape, reference_scores
+from .._checks import check_reference_shape
+from .quality import reference_scores
 
 if TYPE_CHECKING:
     from ..fusion import FusionResult
@@ -70,15 +71,6 @@ class RunInputs:
     hsi: str
     msi: str
     reference: str | None = None
-
-
-def refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
-    """Raise FileExistsError for the first path that exists, unless ``overwrite``."""
-    if overwrite:
-        return
-    for path in paths:
-        if path.exists():
-            raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
 
 
 def checkpoint_path(out: str | Path) -> Path:
@@ -257,7 +249,7 @@ def write_run_outputs(
         fused = _fused_cube(result)
         if reference is None:
             reference = read_cube(inputs.reference)[0]
-        check_reference_shape(reference, fused)
+        check_reference_shape(reference.shape, fused.shape)
         scores = reference_scores(fused, reference, result.ratio)
         record["metrics"] = scores
         write_text(files.metrics, json.dumps(scores, indent=2) + "\n")

@@ -20,12 +20,6 @@ def scoring_mask(fused: np.ndarray, reference: np.ndarray, nodata: float | None 
     return valid_pixels(reference, nodata) & np.all(np.isfinite(fused), axis=0)
 
 
-def check_reference_shape(reference: np.ndarray, fused: np.ndarray) -> None:
-    """Refuse a reference cube whose ``(C, H, W)`` shape is not the fused cube's."""
-    if reference.shape != fused.shape:
-        raise ValueError(f"reference has shape {reference.shape} but the fused cube {fused.shape}")
-
-
 def reference_scores(
     fused: np.ndarray, reference: np.ndarray, ratio: int, *, nodata: float | None = None, peak: str | float = "band"
 ) -> dict[str, float]:
@@ -70,7 +64,7 @@ def reduced_resolution_check(
     Raises:
         ValueError: the HSI is smaller than 2 x 2 blocks of the ratio.
     """
-    from .._checks import infer_ratio
+    from .._checks import check_reduced_resolution_size, infer_ratio
     from ..fusion import fuse
     from ..masks import block_all
     from ..physics import blur_downsample, crop_to_ratio, gaussian_psf
@@ -81,8 +75,7 @@ def reduced_resolution_check(
     kernel = psf if psf is not None else gaussian_psf(r)
     target = crop_to_ratio(hsi, r)
     h, w = target.shape[1:]
-    if h // r < 2 or w // r < 2:
-        raise ValueError(f"the HSI ({h}x{w}) is too small for the reduced-resolution check at ratio {r}")
+    check_reduced_resolution_size(h, w, r)
     lr = blur_downsample(np.nan_to_num(target), kernel, r)
     hr = blur_downsample(np.nan_to_num(msi[:, : h * r, : w * r]), kernel, r)
     fused = fuse(

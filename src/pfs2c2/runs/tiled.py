@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._checks import check_tile_size, check_tiling_only_options
 from .inputs import Operators, Warn, _warn, output_meta
 
 if TYPE_CHECKING:
@@ -36,10 +37,7 @@ def tiled_scene(
         InputError: Dask missing for ``workers``/``scheduler`` ("install pfs2c2[dist]").
     """
     if tile_size is None and max_memory is None and workers is None and scheduler is None:
-        if overlap is not None or per_tile_operators:
-            raise ValueError(
-                "--overlap and --per-tile-operators apply to tiled runs: add --tile-size, --max-memory, --workers or --scheduler"
-            )
+        check_tiling_only_options(overlap, per_tile_operators)
         return None
     from ..tiling import (
         check_executor_options,
@@ -53,8 +51,8 @@ def tiled_scene(
     check_executor_options(workers, scheduler)
     if workers is not None or scheduler is not None:
         require_distributed()  # "install pfs2c2[dist]" before any work
-    if tile_size is not None and tile_size < 1:
-        raise ValueError(f"--tile-size must be a positive number of LR pixels, got {tile_size}")
+    if tile_size is not None:
+        check_tile_size(tile_size)
     budget = parse_memory(max_memory) if max_memory is not None else None
     scene = open_scene(hsi_spec, msi_spec, ratio)
     if tile_size is None and workers is None and scheduler is None and budget is not None:

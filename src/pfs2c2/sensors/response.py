@@ -23,6 +23,7 @@ from typing import Union
 
 import numpy as np
 
+from .._checks import check_file_found, check_gaussian_bands, check_gaussian_names, check_sensor_response
 from ..errors import InputError
 from .catalog import BAND_CENTRES, PYRSR_SENSORS, SENSOR_ALIASES
 from .tables import read_table
@@ -72,23 +73,7 @@ class SensorResponse:
         if resp.ndim == 1:
             resp = resp[:, None]
         names = tuple(str(b) for b in self.band_names)
-        if resp.ndim != 2 or resp.shape[0] != wl.shape[0]:
-            raise InputError(
-                f"SensorResponse {self.name!r}: responses must have shape (N, n_bands) with N = "
-                f"{wl.shape[0]} wavelengths, got {resp.shape}"
-            )
-        if len(names) != resp.shape[1]:
-            raise InputError(
-                f"SensorResponse {self.name!r}: {len(names)} band names for {resp.shape[1]} response columns"
-            )
-        if len(set(names)) != len(names):
-            raise InputError(f"SensorResponse {self.name!r}: duplicate band names in {list(names)}")
-        if wl.shape[0] < 2 or not np.all(np.isfinite(wl)) or np.any(np.diff(wl) <= 0):
-            raise InputError(
-                f"SensorResponse {self.name!r}: wavelengths must be at least 2 finite, strictly increasing values in nm"
-            )
-        if not np.all(np.isfinite(resp)):
-            raise InputError(f"SensorResponse {self.name!r}: responses contain NaN or inf")
+        check_sensor_response(self.name, names, wl, resp)
         wl.setflags(write=False)
         resp.setflags(write=False)
         object.__setattr__(self, "wavelengths_nm", wl)
@@ -150,17 +135,9 @@ def gaussian_response(
     centres = np.asarray(centres_nm, dtype=np.float64).reshape(-1)
     fwhms = np.asarray(fwhms_nm, dtype=np.float64).reshape(-1)
     wl = np.asarray(wavelengths_nm, dtype=np.float64).reshape(-1)
-    if centres.shape != fwhms.shape:
-        raise InputError(f"gaussian_response: {centres.size} centres but {fwhms.size} FWHMs; give one FWHM per band")
-    if centres.size == 0:
-        raise InputError("gaussian_response: give at least one band centre")
-    if not (np.all(np.isfinite(centres)) and np.all(np.isfinite(fwhms))):
-        raise InputError("gaussian_response: centres and FWHMs must be finite numbers in nm")
-    if np.any(fwhms <= 0):
-        raise InputError(f"gaussian_response: FWHMs must be > 0 nm, got {fwhms.tolist()}")
+    check_gaussian_bands(centres, fwhms)
     names = tuple(f"B{i + 1}" for i in range(centres.size)) if band_names is None else tuple(str(b) for b in band_names)
-    if len(names) != centres.size:
-        raise InputError(f"gaussian_response: {len(names)} band names for {centres.size} band centres")
+    check_gaussian_names(names, centres.size)
     resp = np.exp(-4.0 * math.log(2.0) * ((wl[:, None] - centres[None, :]) / fwhms[None, :]) ** 2)
     return SensorResponse("gaussian", names, wl, resp)
 
@@ -186,8 +163,7 @@ def load_response_csv(path: PathLike) -> SensorResponse:
             expected format on one line.
     """
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"spectral response file not found: {p}")
+    check_file_found(p, f"spectral response file not found: {p}")
     try:
         header, data = read_table(p)
     except ValueError as exc:

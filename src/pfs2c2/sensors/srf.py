@@ -8,7 +8,6 @@ a ``.npy``/``.csv`` file, or a sensor name).
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -16,7 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_hsi_wavelengths, check_srf_matrix
+from .._checks import (
+    check_band_coverage,
+    check_band_selection,
+    check_default_bands,
+    check_file_found,
+    check_hsi_wavelengths,
+    check_ndim,
+    check_no_band_selection,
+    check_srf_matrix,
+    check_srf_row_count,
+    check_srf_spec,
+    check_support_threshold,
+    check_wavelengths_given,
+)
 from ..errors import InputError
 from .response import (
     PathLike,
@@ -69,21 +81,13 @@ def select_bands(response: SensorResponse, bands: Sequence[str] | None) -> Senso
     names = list(response.band_names)
     if bands is None:
         idx = [i for i, n in enumerate(names) if "pan" not in n.lower()]
-        if not idx:
-            raise InputError(f"{response.name}: every band is panchromatic ({names}); pass bands= explicitly")
+        check_default_bands(response.name, idx, names)
     else:
         if isinstance(bands, str):
             bands = [b for b in re.split(r"[,\s]+", bands) if b]
-        if len(bands) == 0:
-            raise InputError(f"{response.name}: empty band selection; available bands: {names}")
-        idx = []
-        for b in bands:
-            i = _match_band(str(b), names)
-            if i is None:
-                raise InputError(f"{response.name}: unknown or ambiguous band {b!r}; available bands: {names}")
-            if i in idx:
-                raise InputError(f"{response.name}: band {names[i]!r} selected twice")
-            idx.append(i)
+        found = [_match_band(str(b), names) for b in bands]
+        check_band_selection(response.name, bands, found, names)
+        idx = [i for i in found if i is not None]
     return SensorResponse(
         response.name,
         tuple(names[i] for i in idx),
@@ -125,8 +129,7 @@ def srf_matrix(
             support; the message names the bands, the HSI range and the ``bands=`` to use instead.
     """
     wl = check_hsi_wavelengths(hsi_wavelengths_nm)
-    if not 0.0 <= float(support_threshold) < 1.0:
-        raise InputError(f"support_threshold must be in [0, 1), got {support_threshold}")
+    check_support_threshold(support_threshold)
     table_wl = response.wavelengths_nm
     table = np.clip(response.responses, 0.0, None)
     peaks = table.max(axis=0)
@@ -135,15 +138,7 @@ def srf_matrix(
         srf[:, j] = np.interp(wl, table_wl, table[:, j], left=0.0, right=0.0)
     srf[srf < support_threshold * peaks[None, :]] = 0.0
 
-    empty = [response.band_names[j] for j in range(response.n_bands) if not np.any(srf[:, j] > 0)]
-    if empty:
-        keep = [b for b in response.band_names if b not in empty]
-        hint = f"drop them with bands={keep}" if keep else "no band of this sensor overlaps the HSI"
-        raise InputError(
-            f"{response.name}: band(s) {empty} have no HSI band within their support (response >= "
-            f"{support_threshold:g} x peak); HSI wavelengths span {wl.min():g}-{wl.max():g} nm "
-            f"({wl.size} bands); {hint}"
-        )
+    check_band_coverage(response.name, response.band_names, srf, support_threshold, wl)
 
     # Warn when the HSI range truncates a band (its response mass outside [min, max] of the HSI grid).
     lo, hi = wl.min(), wl.max()
@@ -182,8 +177,7 @@ def band_support(srf: np.ndarray, threshold: float = 0.05) -> np.ndarray:
         ValueError: If ``srf`` is not 2-D.
     """
     r = np.asarray(srf, dtype=np.float64)
-    if r.ndim != 2:
-        raise InputError(f"band_support: srf must have shape (C, c), got {r.shape}")
+    check_ndim(r, 2, "band_support: srf must have shape (C, c), got {shape}")
     peak = r.max(axis=0, keepdims=True)
     return (r >= threshold * peak) & (r > 0)
 
@@ -217,12 +211,13 @@ def _srf_from_csv(
     wavelength_header = header is None or bool(_WAVELENGTH_HEADER.search(first_name))
     if data.shape[1] >= 2 and wavelength_header and _looks_like_wavelengths(first):
         # A sensor response table: resample on the HSI grid.
-        if hsi_wavelengths_nm is None:
-            raise InputError(
-                f"{path} is a spectral response table (first column {first_name or 'values'} = "
-                f"{first[0]:g}-{first[-1]:g} nm); pass the HSI band wavelengths (e.g. "
-                "--wavelengths START:STOP or a file) to sample it on the HSI grid"
-            )
+        check_wavelengths_given(
+            hsi_wavelengths_nm,
+            f"{path} is a spectral response table (first column {first_name or 'values'} = "
+            f"{first[0]:g}-{first[-1]:g} nm); pass the HSI band wavelengths (e.g. "
+            "--wavelengths START:STOP or a file) to sample it on the HSI grid",
+        )
+        assert hsi_wavelengths_nm is not None
         if header is None:
             resp = SensorResponse(path.stem, tuple(f"B{j}" for j in range(1, data.shape[1])), first, data[:, 1:])
         else:
@@ -240,17 +235,17 @@ def _srf_from_csv(
     what = str(path)
     if bands is not None:
         if names is None:
-            raise InputError(f"{path}: bands={list(bands)} given but the matrix has no header row with band names")
+            check_no_band_selection(
+                bands, f"{path}: bands={list(bands)} given but the matrix has no header row with band names"
+            )
+        assert names is not None  # check_no_band_selection raised otherwise
         sub = select_bands(
             SensorResponse(path.stem, tuple(names), np.arange(data.shape[0], dtype=float), data),
             bands,
         )
         data = np.asarray(sub.responses)
     mat = check_srf_matrix(data, what)
-    if hsi_wavelengths_nm is not None and mat.shape[0] != hsi_wavelengths_nm.size:
-        raise InputError(
-            f"{path}: the SRF matrix has {mat.shape[0]} rows but the HSI has {hsi_wavelengths_nm.size} bands"
-        )
+    check_srf_row_count(mat.shape[0], hsi_wavelengths_nm, f"{path}: ")
     return mat
 
 
@@ -298,37 +293,32 @@ def load_srf(
     wl = None if hsi_wavelengths_nm is None else check_hsi_wavelengths(hsi_wavelengths_nm)
 
     if isinstance(spec, np.ndarray):
-        if bands is not None:
-            raise InputError("bands= cannot select from a bare matrix (no band names)")
+        check_no_band_selection(bands, "bands= cannot select from a bare matrix (no band names)")
         mat = check_srf_matrix(spec, "SRF matrix")
-        if wl is not None and mat.shape[0] != wl.size:
-            raise InputError(f"the SRF matrix has {mat.shape[0]} rows but the HSI has {wl.size} bands")
+        check_srf_row_count(mat.shape[0], wl)
         return mat
 
-    if not isinstance(spec, (str, os.PathLike)):
-        raise TypeError(f"load_srf: spec must be an array, a path or a sensor name, got {type(spec).__name__}")
+    check_srf_spec(spec)
     path = Path(spec)
     suffix = path.suffix.lower()
     if path.is_file():
         if suffix == ".npy":
-            if bands is not None:
-                raise InputError(f"{path}: bands= cannot select from a .npy matrix (no band names)")
+            check_no_band_selection(bands, f"{path}: bands= cannot select from a .npy matrix (no band names)")
             mat = check_srf_matrix(np.load(path, allow_pickle=False), str(path))
-            if wl is not None and mat.shape[0] != wl.size:
-                raise InputError(f"{path}: the SRF matrix has {mat.shape[0]} rows but the HSI has {wl.size} bands")
+            check_srf_row_count(mat.shape[0], wl, f"{path}: ")
             return mat
         return _srf_from_csv(path, wl, bands, support_threshold)
     if suffix in {".csv", ".npy", ".txt", ".tsv"}:
-        raise FileNotFoundError(f"SRF file not found: {path}")
+        check_file_found(path, f"SRF file not found: {path}")
 
     name = str(spec)
     if not _canonical_sensor(name):
         raise InputError(
             f"SRF {name!r} is neither an existing .csv/.npy file nor a known sensor; {_known_sensors_text()}"
         )
-    if wl is None:
-        raise InputError(
-            f"SRF from sensor {name!r} needs the HSI band wavelengths in nm (e.g. --wavelengths START:STOP or a file)"
-        )
+    check_wavelengths_given(
+        wl, f"SRF from sensor {name!r} needs the HSI band wavelengths in nm (e.g. --wavelengths START:STOP or a file)"
+    )
+    assert wl is not None
     resp = select_bands(sensor_response(name), bands)
     return srf_matrix(resp, wl, support_threshold=support_threshold)

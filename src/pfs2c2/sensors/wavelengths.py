@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_increasing_wavelengths
+from .._checks import (
+    check_file_found,
+    check_increasing_wavelengths,
+    check_n_bands,
+    check_wavelength_count,
+    check_wavelength_range,
+)
 from ..errors import InputError
 from .tables import read_table
 
@@ -34,8 +39,7 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
         ValueError: If the range is malformed or the number of wavelengths differs from ``n_bands``
             (the message gives both numbers).
     """
-    if int(n_bands) < 1:
-        raise InputError(f"n_bands must be >= 1, got {n_bands}")
+    check_n_bands(n_bands)
     n = int(n_bands)
     text = os.fspath(spec).strip()
     m = re.fullmatch(r"\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*:\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*", text)
@@ -46,12 +50,7 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
             raise InputError(
                 f"cannot read wavelength range {text!r}: expected 'START:STOP' in nm, e.g. 430:860"
             ) from None
-        if not (math.isfinite(start) and math.isfinite(stop)) or start <= 0 or stop <= 0:
-            raise InputError(f"wavelength range {text!r}: start and stop must be positive nm")
-        if n > 1 and stop <= start:
-            raise InputError(
-                f"wavelength range {text!r}: wavelengths must increase, so START must be below STOP (e.g. 430:860)"
-            )
+        check_wavelength_range(start, stop, n, text)
         return np.linspace(start, stop, n)
     path = Path(text)
     if not path.is_file():
@@ -60,7 +59,7 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
                 f"cannot read wavelengths {text!r}: expected 'START:STOP' in nm (e.g. 430:860) or a "
                 "path to a file with one wavelength per row"
             )
-        raise FileNotFoundError(f"wavelength file not found: {path} (or give a range 'START:STOP' in nm, e.g. 430:860)")
+        check_file_found(path, f"wavelength file not found: {path} (or give a range 'START:STOP' in nm, e.g. 430:860)")
     if path.suffix.lower() == ".npy":
         try:
             values = np.asarray(np.load(path, allow_pickle=False), dtype=np.float64).reshape(-1)
@@ -72,9 +71,6 @@ def parse_wavelengths(spec: str | os.PathLike[str], n_bands: int) -> np.ndarray:
         except ValueError as exc:
             raise InputError(f"cannot read wavelengths: {exc}; expected one wavelength per row") from None
         values = data[:, -1]
-    if values.size != n:
-        raise InputError(f"{path} gives {values.size} wavelengths but the HSI has {n} bands")
-    if not np.all(np.isfinite(values)):
-        raise InputError(f"{path}: wavelengths contain NaN or inf")
+    check_wavelength_count(values, n, path)
     check_increasing_wavelengths(values, f"{path}: wavelengths")
     return values.astype(np.float64)

@@ -39,16 +39,28 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_output_path, check_psf, check_psf_size, check_srf
+from .._checks import (
+    check_executor_options,
+    check_not_existing,
+    check_output_extension,
+    check_output_path,
+    check_overlap,
+    check_psf,
+    check_psf_size,
+    check_sample_count,
+    check_srf,
+    check_tile_size,
+    check_tiled_run_options,
+    format_bytes,
+    parse_memory,
+)
 from ..config import FusionConfig, RunOptions
-from ..errors import InputError
 from ..io import WRITE_EXTENSIONS
 from .executors import (
     DIST_HINT,
     DaskExecutor,
     InProcessExecutor,
     JobOutcome,
-    check_executor_options,
     make_executor,
     require_distributed,
     run_jobs,
@@ -64,8 +76,6 @@ from .memory import (
     choose_tile_size,
     estimate_run_memory,
     estimate_task_memory,
-    format_bytes,
-    parse_memory,
 )
 from .plan import (
     DEFAULT_BLEND,
@@ -123,7 +133,7 @@ def prepare_scene(
     """
     cfg = config or FusionConfig()
     run = run or RunOptions()
-    _refuse_untiled_run_options(run)
+    check_tiled_run_options(run)
     scene = scene or open_scene(hsi, msi, ratio)
     C, c, r = scene.hsi_bands, scene.msi_bands, scene.ratio
     srf_known = None if srf is None else check_srf(srf, C, c, "SRF")
@@ -133,8 +143,7 @@ def prepare_scene(
     check_psf_size(cfg.psf_size, r)
     psf_size = psf_known.shape[0] if psf_known is not None else (cfg.psf_size or r)
     plan = _plan(scene, psf_size, cfg.residual_correction, tile_size, overlap, max_memory, workers)
-    if sample_count < 1:
-        raise InputError(f"sample_count must be >= 1, got {sample_count}")
+    check_sample_count(sample_count)
     out_path = None if out is None else Path(out)
     if out_path is not None:
         meta = _check_output(out_path, overwrite, scene, meta)
@@ -192,9 +201,7 @@ def _plan(
     margin = tile_margin(r, psf_size, residual_correction)
     if overlap is None:
         overlap = default_overlap(r, psf_size, residual_correction)
-    if isinstance(overlap, bool) or int(overlap) != overlap or overlap < 1:
-        raise InputError(f"--overlap must be a positive number of LR pixels, got {overlap!r}")
-    overlap = int(overlap)
+    overlap = check_overlap(overlap)
     if tile_size is None:
         if max_memory is None:
             tile_size = max(scene.lr_shape)
@@ -204,37 +211,20 @@ def _plan(
             tile_size = choose_tile_size(
                 budget, scene.lr_shape, r, *bands, workers=workers, overlap=overlap, label=str(max_memory)
             )
-    if isinstance(tile_size, bool) or int(tile_size) != tile_size or tile_size < 1:
-        raise InputError(f"--tile-size must be a positive number of LR pixels, got {tile_size!r}")
-    return plan_tiles(scene.lr_shape, r, int(tile_size), overlap, margin)
+    return plan_tiles(scene.lr_shape, r, check_tile_size(tile_size), overlap, margin)
 
 
 def _check_output(out: Path, overwrite: bool, scene: SceneInputs, meta: Any) -> Any:
     """Refuse an output that cannot (or must not) be written; return its metadata (default: HSI bands on the
     MSI grid, nodata kept when finite)."""
-    if out.suffix.lower() not in WRITE_EXTENSIONS:
-        raise InputError(
-            f"cannot write {out}: unknown extension {out.suffix or '(none)'!r}; supported: {', '.join(WRITE_EXTENSIONS)}"
-        )
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    check_output_extension(out, WRITE_EXTENSIONS)
+    check_not_existing([out], overwrite)
     check_output_path(out)
     if meta is None and scene.hsi_meta is not None:
         hsi_nodata = scene.hsi_meta.nodata
         nodata = hsi_nodata if hsi_nodata is not None and np.isfinite(hsi_nodata) else float("nan")
         meta = scene.hsi_meta.with_grid(scene.msi_meta).replace(source=None, nodata=nodata)
     return meta
-
-
-def _refuse_untiled_run_options(run: RunOptions) -> None:
-    """Tiled runs keep finished tiles (``work_dir``, ``resume``) instead of training checkpoints."""
-    unused = [name for name in ("callback", "checkpoint") if getattr(run, name) is not None]
-    unused += [name for name in ("resume", "keep_checkpoint") if getattr(run, name)]
-    if unused:
-        raise InputError(
-            f"tiled fusion does not use RunOptions {', '.join(unused)}: finished tiles are kept in the work "
-            "directory (fuse_tiled(resume=True) continues a run); report progress with fuse_tiled(callback=...)"
-        )
 
 
 def fuse_tiled(

@@ -39,6 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .._checks import check_executor_options, check_workers
 from ..errors import InputError
 from .job import SceneJob, TileCallback, TiledResult
 from .task import TileResult, TileTask, run_tile
@@ -143,7 +144,7 @@ class DaskExecutor:
             self.threads = threads or 1
             self.address = scheduler
         else:
-            workers = _checked_workers(workers)
+            workers = check_workers(workers)
             import dask
 
             # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc hand every
@@ -216,25 +217,6 @@ class DaskExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-
-def check_executor_options(workers: int | None, scheduler: str | None) -> None:
-    """Refuse ``workers`` together with ``scheduler``, and a worker count that is not a positive integer.
-
-    Raises:
-        InputError: "give --workers ... or --scheduler ..., not both" / "--workers must be a positive number".
-    """
-    if workers is not None and scheduler is not None:
-        raise InputError("give --workers (a new local cluster) or --scheduler (an existing one), not both")
-    if workers is not None:
-        _checked_workers(workers)
-
-
-def _checked_workers(workers: int | None) -> int:
-    """``workers`` when it is a positive integer, else the one-line InputError."""
-    if workers is None or isinstance(workers, bool) or int(workers) != workers or workers < 1:
-        raise InputError(f"--workers must be a positive number, got {workers!r}")
-    return workers
 
 
 def make_executor(
@@ -339,7 +321,6 @@ def run_jobs(
 __all__ = [
     "InProcessExecutor",
     "DaskExecutor",
-    "check_executor_options",
     "make_executor",
     "require_distributed",
     "run_jobs",

@@ -14,8 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .._checks import check_tiles_with_data
 from ..config import FusionConfig
-from ..errors import InputError
 from ..fusion import RunResult
 from .plan import Tile, TilePlan, sample_tiles
 from .sources import SceneInputs
@@ -294,10 +294,7 @@ class SceneJob:
         t0 = time.perf_counter()
         C = self.scene.hsi_bands
         H, W = self.plan.hr_shape
-        if self.infos and all(info.get("valid_lr_pixels", 1) == 0 for info in self.infos.values()):
-            raise InputError(
-                "no tile has valid data in both images; check the nodata values and that the images overlap"
-            )
+        check_tiles_with_data(info.get("valid_lr_pixels", 1) for info in self.infos.values())
 
         def read_tile(tile: Tile) -> np.ndarray:
             # a fresh memory map per use: once the block is added it is unmapped, so the pages read do not

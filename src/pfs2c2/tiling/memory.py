@@ -1,4 +1,7 @@
-"""Memory: size strings, the memory model of a tile task and of a run, and the tile size a budget allows.
+"""Memory: the memory model of a tile task and of a run, and the tile size a budget allows.
+
+Size strings (``--max-memory 4GB``) are read by :func:`pfs2c2._checks.parse_memory` (re-exported by
+:mod:`pfs2c2.tiling`).
 
 Memory
     :func:`estimate_task_memory` models the peak resident memory of one tile task above the process
@@ -16,9 +19,7 @@ Memory
 
 from __future__ import annotations
 
-import re
-
-from ..errors import InputError
+from .._checks import check_memory_budget
 
 # --- memory model (bytes); see estimate_task_memory and benchmarks/large_scene.py --calibrate -------
 #: Resident memory of a process that has imported torch, pfs2c2 and GDAL and run one small fusion, plus
@@ -35,58 +36,6 @@ TASK_BYTES_PER_PIXEL_BAND = 22.0
 TASK_BYTES_PER_PIXEL_MSI_BAND = 8.0
 #: Peak bytes per HR pixel independent of the bands (SpeUp's hidden layers, masks).
 TASK_BYTES_PER_PIXEL = 150.0
-
-
-_UNITS = {
-    "": None,
-    "b": 1,
-    "k": 10**3,
-    "kb": 10**3,
-    "kib": 2**10,
-    "m": 10**6,
-    "mb": 10**6,
-    "mib": 2**20,
-    "g": 10**9,
-    "gb": 10**9,
-    "gib": 2**30,
-    "t": 10**12,
-    "tb": 10**12,
-    "tib": 2**40,
-}
-
-
-def parse_memory(text: str | int | float) -> int:
-    """Bytes from a size such as ``"4GB"``, ``"4 GiB"``, ``"512MB"``, ``"1.5G"``.
-
-    Decimal units (kB, MB, GB, TB; also k, M, G, T) are powers of 1000, binary units (KiB, MiB, GiB,
-    TiB) powers of 1024, as in Dask. A bare number is refused (it is almost always a forgotten unit).
-
-    Raises:
-        InputError: one line naming the bad value and the expected form.
-    """
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        if text <= 0:
-            raise InputError(f"memory size must be positive, got {text}")
-        return int(text)
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
-    unit = match.group(2).lower() if match else None
-    if match is None or unit not in _UNITS:
-        raise InputError(f"cannot read memory size {text!r}; write a number and a unit, e.g. 4GB, 512MB or 2GiB")
-    factor = _UNITS[unit]
-    if factor is None:
-        raise InputError(f"memory size {text!r} has no unit; write e.g. {text}GB or {text}MB")
-    value = float(match.group(1)) * factor
-    if value < 1:
-        raise InputError(f"memory size must be positive, got {text!r}")
-    return int(value)
-
-
-def format_bytes(n: float) -> str:
-    """``1536 * 2**20`` -> ``"1.5 GiB"``."""
-    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if abs(n) >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
 
 
 def estimate_task_memory(hr_pixels: int, hsi_bands: int, msi_bands: int) -> int:
@@ -142,13 +91,8 @@ def choose_tile_size(
         pixels = min(t, h) * min(t, w) * ratio * ratio
         return estimate_run_memory(pixels, hsi_bands, msi_bands, workers) <= budget
 
-    if not fits(smallest):
-        need = estimate_run_memory(min(smallest, h) * min(smallest, w) * ratio**2, hsi_bands, msi_bands, workers)
-        who, fewer = (f" for {workers} workers", " or use fewer workers") if workers else ("", "")
-        raise InputError(
-            f"--max-memory {label or format_bytes(budget)} is too small{who}: the smallest tile ({smallest} LR pixels, "
-            f"twice the overlap) needs about {format_bytes(need)}; raise --max-memory{fewer}"
-        )
+    need = estimate_run_memory(min(smallest, h) * min(smallest, w) * ratio**2, hsi_bands, msi_bands, workers)
+    check_memory_budget(need, budget, smallest=smallest, workers=workers, label=label)
     lo, hi = smallest, max(h, w)
     while lo < hi:  # largest t with fits(t); fits is monotone in t
         mid = (lo + hi + 1) // 2

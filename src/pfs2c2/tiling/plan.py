@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from .._checks import check_blend_ramp, check_tile_plan
 
 Window = tuple[int, int, int, int]
 """``(row_off, col_off, height, width)``, the form :func:`pfs2c2.io.read_cube` takes."""
@@ -107,10 +107,7 @@ def _axis_profiles(n: int, size: int, overlap: int, margin: int, ratio: int) -> 
     ramps = []  # (first HR pixel of the ramp, length in HR pixels) between tile i and i + 1
     for a, b in zip(starts[:-1], starts[1:]):
         lo, hi = (b + margin) * ratio, (a + size - margin) * ratio
-        if hi <= lo:
-            raise InputError(
-                f"tiles overlap by {a + size - b} LR pixels, not more than twice the margin {margin}; use a larger --overlap"
-            )
+        check_blend_ramp(lo, hi, shared=a + size - b, margin=margin)
         ramps.append((lo, hi - lo))
     out = []
     for i, s in enumerate(starts):
@@ -181,16 +178,7 @@ def plan_tiles(lr_shape: tuple[int, int], ratio: int, tile_size: int, overlap: i
         InputError: a tile smaller than twice the overlap, an overlap not above twice the margin.
     """
     h, w = (int(v) for v in lr_shape)
-    if overlap <= 2 * margin:
-        raise InputError(
-            f"overlap {overlap} LR pixels is too small: it must exceed twice the margin ({margin} LR pixels: PSF reach "
-            f"beyond its block + residual upsampling), i.e. be at least {2 * margin + 1}"
-        )
-    if tile_size < 2 * overlap and tile_size < max(h, w):
-        raise InputError(
-            f"--tile-size {tile_size} is too small for an overlap of {overlap} LR pixels (PSF reach + receptive field "
-            f"+ blend): use at least {2 * overlap}, or a smaller --overlap"
-        )
+    check_tile_plan((h, w), tile_size, overlap, margin)
     rows = _axis_profiles(h, tile_size, overlap, margin, ratio)
     cols = _axis_profiles(w, tile_size, overlap, margin, ratio)
     tiles: list[Tile] = []

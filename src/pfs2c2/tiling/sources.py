@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_cube, check_band_counts, infer_ratio
-from ..errors import InputError
+from .._checks import as_cube, check_band_counts, check_input_kinds, infer_ratio
 from .plan import Window
 
 #: GDAL block cache while a task reads its windows of a GeoTIFF / ENVI input.
@@ -106,8 +105,7 @@ def open_scene(hsi: Any, msi: Any, ratio: int | None = None) -> SceneInputs:
     """
     from ..io import match_grids, open_cube
 
-    if isinstance(hsi, (str, os.PathLike)) != isinstance(msi, (str, os.PathLike)):
-        raise InputError("give both inputs as files or both as arrays")
+    check_input_kinds(isinstance(hsi, (str, os.PathLike)), isinstance(msi, (str, os.PathLike)))
     if isinstance(hsi, (str, os.PathLike)):
         hsi_spec, msi_spec = str(hsi), str(msi)
         hsi_file, msi_file = open_cube(hsi_spec), open_cube(msi_spec)  # headers only

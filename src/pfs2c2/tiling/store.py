@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from .._checks import check_work_dir_run
 
 
 def _atomic(path: Path, write: Callable[[Path], Any]) -> None:
@@ -54,12 +54,7 @@ class TileStore:
         if self.dir.exists():
             if resume and plan_file.exists():
                 saved = json.loads(plan_file.read_text())
-                if saved != fingerprint:
-                    diff = sorted(k for k in set(saved) | set(fingerprint) if saved.get(k) != fingerprint.get(k))
-                    raise InputError(
-                        f"work directory {self.dir} belongs to a run with other {', '.join(diff)}; "
-                        "rerun with the same settings, or pass --overwrite (without --resume) to start over"
-                    )
+                check_work_dir_run(self.dir, saved, fingerprint)
                 return self.done()
             if not resume and not overwrite:
                 raise FileExistsError(

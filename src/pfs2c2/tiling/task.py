@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_sample_tiles_with_data
 from ..config import FusionConfig, RunOptions, StageConfig
 from ..errors import InputError
 from .plan import Tile
@@ -184,10 +185,7 @@ def combine_operators(results: Sequence[TileResult]) -> tuple[np.ndarray, np.nda
     # a tile with data returns all three operators, a tile without data none
     psfs = [r.psf for r in results if r.psf is not None]
     fulls = [r.srf * r.srf_gain[None, :] for r in results if r.srf is not None and r.srf_gain is not None]
-    if not psfs:
-        raise InputError(
-            "no sample tile has valid data in both images to learn the PSF and SRF from; check the nodata values"
-        )
+    check_sample_tiles_with_data(len(psfs))
     psf = np.mean(psfs, axis=0)
     full = np.mean(fulls, axis=0)
     gain = full.sum(0)
