@@ -191,17 +191,115 @@ def test_envi_header_content(tmp_path, cube, meta):
 
 
 def test_geotiff_profile_and_tags(tmp_path, cube, meta):
-    out = write_cube(tmp_path / "out.tif", cube, meta)
+    out = write_cube(tmp_path / "out.tif", cube, meta.replace(units="reflectance"))
     with rasterio.open(out) as src:
         assert src.dtypes[0] == "float32"
         assert src.compression.name.lower() == "deflate"
-        assert src.profile["tiled"]
+        assert src.tags(ns="IMAGE_STRUCTURE")["PREDICTOR"] == "3"
+        assert src.profile["tiled"] and src.interleaving.name.lower() == "band"
         assert src.nodata == -9999.0
         assert src.descriptions[4] == "655.3 nm"
         assert src.tags(5)["wavelength"] == "655.3"
         assert src.tags(5)["wavelength_units"] == "nm"
         assert src.tags(5)["fwhm"] == "14"
+        assert src.tags(5, ns="IMAGERY") == {"CENTRAL_WAVELENGTH_UM": "0.6553", "FWHM_UM": "0.014"}
+        assert src.units[0] == "reflectance" and src.tags()["software"] == "pfs2c2"
     assert _listing(tmp_path) == ["out.tif"]
+
+
+def _cog_checks(path: Path) -> None:
+    cogeo = pytest.importorskip("rio_cogeo.cogeo")
+    valid, errors, warns = cogeo.cog_validate(str(path))
+    assert valid and not errors and not warns, (errors, warns)
+
+
+def test_geotiff_is_a_cog_with_overviews(tmp_path):
+    c, h, w = 3, 600, 520
+    cube = np.random.default_rng(0).random((c, h, w)).astype(np.float32)
+    cube[:, :8, :8] = np.nan  # a 2x2-overview pixel that is all nodata
+    meta = RasterMeta(crs=CRS, transform=(10.0, 0.0, 500000.0, 0.0, -10.0, 4000000.0), wavelengths_nm=WL[:3])
+    out = write_cube(tmp_path / "big.tif", cube, meta)
+    _cog_checks(out)
+    with rasterio.open(out) as src:
+        assert src.block_shapes[0] == (512, 512)
+        assert src.overviews(1) == [2]  # 600 -> 300 fits one 512 block
+        assert np.isnan(src.nodata)  # no nodata in the metadata: NaN marks the invalid pixels
+        assert list(src.descriptions) == ["445 nm", "480.5 nm", "552 nm"]
+        ov = src.read(1, out_shape=(h // 2, w // 2))
+        assert np.isnan(ov[:4, :4]).all() and np.isfinite(ov[4:, 4:]).all()
+        np.testing.assert_allclose(ov[10, 10], cube[0, 20:22, 20:22].mean(), rtol=1e-6)  # average
+    back, back_meta = read_cube(out)
+    np.testing.assert_array_equal(back, cube)
+    assert back_meta.nodata is None  # a NaN nodata is reported as None (NaN pixels are invalid anyway)
+    assert back_meta.replace(source=None) == meta
+    assert _listing(tmp_path) == ["big.tif"]
+
+
+def test_small_geotiff_is_a_cog_and_rio_info_opens_it(tmp_path, cube, meta):
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    out = write_cube(tmp_path / "small.tif", cube, meta)
+    _cog_checks(out)
+    rio = shutil.which("rio")  # rasterio's command line; the same entry point through python otherwise
+    command = [rio] if rio else [sys.executable, "-c", "from rasterio.rio.main import main_group; main_group()"]
+    done = subprocess.run(
+        [*command, "info", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    info = json.loads(done.stdout)
+    assert info["crs"] == CRS and info["count"] == 6 and info["tiled"] and info["interleave"] == "band"
+    assert info["descriptions"][0] == "445 nm" and info["nodata"] == -9999.0
+
+
+def test_block_written_geotiff_is_the_same_cog(tmp_path):
+    from pfs2c2.io import open_cube_writer
+
+    cube = np.random.default_rng(1).random((2, 530, 700)).astype(np.float32)
+    meta = RasterMeta(crs=CRS, transform=TRANSFORM, wavelengths_nm=[500.0, 600.0], fwhm_nm=[10.0, 12.0])
+    with open_cube_writer(tmp_path / "blocks.tif", cube.shape, meta) as out:
+        step = out.block
+        for r0 in range(0, 530, step):
+            for c0 in range(0, 700, step):
+                out.write(cube[:, r0 : r0 + step, c0 : c0 + step], r0, c0)
+        assert len(_listing(tmp_path)) == 1  # only the hidden part file while writing
+    _cog_checks(out.path)
+    whole = write_cube(tmp_path / "whole.tif", cube, meta)
+    assert out.path.read_bytes() == whole.read_bytes()
+    assert _listing(tmp_path) == ["blocks.tif", "whole.tif"]
+
+
+def test_failed_cog_conversion_leaves_nothing(tmp_path, cube, meta, monkeypatch):
+    import rasterio.shutil
+
+    monkeypatch.setattr(rasterio.shutil, "copy", _boom)
+    with pytest.raises(RuntimeError, match="simulated"):
+        write_cube(tmp_path / "o.tif", cube, meta)
+    from pfs2c2.io import open_cube_writer
+
+    with pytest.raises(RuntimeError, match="simulated"):
+        with open_cube_writer(tmp_path / "w.tif", cube.shape, meta) as out:
+            out.write(cube, 0, 0)
+    assert _listing(tmp_path) == []
+
+
+def test_envi_wavelengths_read_by_spectral(tmp_path, cube, meta):
+    spectral = pytest.importorskip("spectral")
+    names = [f"b{i}" for i in range(6)]
+    write_cube(tmp_path / "s.hdr", cube, meta.replace(band_names=names))
+    img = spectral.open_image(str(tmp_path / "s.hdr"))
+    assert img.shape == (7, 9, 6)
+    np.testing.assert_allclose(img.bands.centers, WL)
+    np.testing.assert_allclose(img.bands.bandwidths, FWHM)
+    assert img.bands.band_unit == "Nanometers"
+    assert img.metadata["band names"] == names
+    np.testing.assert_array_equal(np.asarray(img.load()).transpose(2, 0, 1), cube)
 
 
 def _boom(*args, **kwargs):

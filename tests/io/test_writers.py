@@ -188,3 +188,14 @@ def test_cube_writer_refusals_and_abort(tmp_path, cube, meta):
             out.write(cube[:, :3, :3], 0, 0)
             raise RuntimeError("simulated")
     assert _listing(tmp_path) == []
+
+
+def test_geotiff_cube_writer_abort_leaves_nothing(tmp_path, cube, meta):
+    pytest.importorskip("rasterio")
+    with pytest.raises(RuntimeError, match="simulated"):
+        with open_cube_writer(tmp_path / "o.tif", cube.shape, meta) as out:
+            out.write(cube[:, :3, :3], 0, 0)
+            hidden = _listing(tmp_path)
+            assert len(hidden) == 1 and hidden[0].startswith(".o.") and hidden[0].endswith(".part.tif")
+            raise RuntimeError("simulated")
+    assert _listing(tmp_path) == []

@@ -3,10 +3,13 @@
 Formats, chosen by the extension of the output path (the writers are in :mod:`pfs2c2.io.formats`):
 
 ===================  ===============================================================================
-``.tif`` ``.tiff``    GeoTIFF, float32, DEFLATE (floating-point predictor), tiled, band interleaved;
-                      CRS / transform / nodata from the metadata; band descriptions ``"650.3 nm"``
-                      (or the band names), band tags ``wavelength``, ``wavelength_units=nm``, ``fwhm``,
-                      and GDAL's ``IMAGERY`` domain (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``).
+``.tif`` ``.tiff``    Cloud Optimized GeoTIFF (:mod:`pfs2c2.io.formats.cog`), float32, DEFLATE
+                      (floating-point predictor), 512 px tiles, band interleaved, internal overviews
+                      (2, 4, 8, ..., average); CRS / transform from the metadata, nodata from the
+                      metadata or NaN; band descriptions ``"650.3 nm"`` (or the band names), band tags
+                      ``wavelength``, ``wavelength_units=nm``, ``fwhm``, and GDAL's ``IMAGERY`` domain
+                      (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``). Written block by block to a tiled part
+                      file, made a COG on close.
 ``.hdr`` ``.img``     ENVI (BSQ float32) via rasterio: ``OUT.img`` + ``OUT.hdr``. The header carries
 ``.dat`` ``.bsq``     ``map info`` / ``coordinate system string``, ``wavelength``, ``fwhm``,
                       ``wavelength units = Nanometers``, ``default bands`` (the bands nearest 650 / 550 /

@@ -3,7 +3,8 @@
 ==========  ====================================================  ==========================================
 module      formats                                               reads / writes
 ==========  ====================================================  ==========================================
-raster      GeoTIFF / COG, ENVI (rasterio)                        cubes; writes block by block
+raster      GeoTIFF / COG, ENVI (rasterio)                        cubes; writes ENVI block by block
+cog         Cloud Optimized GeoTIFF output (rasterio)             writes block by block, COG on close
 matlab      MATLAB v5/v7 (scipy), v7.3 (h5py)                     cubes, matrices
 hdf5        HDF5 / netCDF-4 (h5py)                                cubes, matrices
 numpy       ``.npy``                                              cubes (memory-mapped), matrices; blocks
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import hdf5, matlab, raster, text
+from . import cog, hdf5, matlab, raster, text
 from . import numpy as npy
 from ._shared import BlockSink, CubeFormat, CubeProbe, Window, WriteFormat, check_window
 
@@ -52,7 +53,7 @@ CUBE_FORMATS: dict[str, CubeFormat] = {
 
 #: Writable cube formats by kind; the order is that of :data:`pfs2c2.io.WRITE_EXTENSIONS`.
 WRITE_FORMATS: dict[str, WriteFormat] = {
-    "tif": WriteFormat((".tif", ".tiff"), raster.write_tif, blocks=raster.open_tif_blocks),
+    "tif": WriteFormat((".tif", ".tiff"), cog.write_tif, blocks=cog.open_tif_blocks),
     "envi": WriteFormat(
         (".hdr", ".img", ".dat", ".bsq"), raster.write_envi, blocks=raster.open_envi_blocks, paired_header=True
     ),

@@ -7,9 +7,10 @@ Integer data are scaled by the band scales/offsets when set; for ENVI, ``data ga
 applied, and so is ``reflectance scale factor`` (``value = DN / factor``) for integer data without
 gains; ``data ignore value`` is the nodata. Either the ENVI header or the data file may be given.
 
-Writing: GeoTIFF float32, DEFLATE (floating-point predictor), tiled, band interleaved, with band
-descriptions, wavelength tags and the ``IMAGERY`` domain; ENVI BSQ float32 with ``wavelength``,
-``fwhm``, ``wavelength units``, ``default bands`` and ``band names`` in the header.
+Writing: ENVI BSQ float32 with ``wavelength``, ``fwhm``, ``wavelength units``, ``default bands`` and
+``band names`` in the header (GeoTIFF / COG writing is in :mod:`.cog`, which shares the profile and band
+labels defined here). A NaN nodata of a float file is reported as ``nodata=None``: NaN pixels are
+invalid everywhere in the package, with or without a nodata value.
 
 rasterio is imported only inside these functions.
 """
@@ -46,11 +47,12 @@ __all__ = [
     "locate_envi_data",
     "default_bands",
     "gdal_cache",
-    "write_tif",
     "write_envi",
     "RasterBlockSink",
-    "open_tif_blocks",
     "open_envi_blocks",
+    "rasterio_profile",
+    "band_labels",
+    "fmt_number",
     "RGB_NM",
 ]
 
@@ -125,7 +127,7 @@ def _raster_meta(state: dict[str, Any], r0: int, c0: int) -> RasterMeta:
         transform=window_transform(info["transform"], r0, c0),
         wavelengths_nm=info["wavelengths"],
         fwhm_nm=info["fwhm"],
-        nodata=info["nodata"],
+        nodata=None if info["nodata"] is None or np.isnan(info["nodata"]) else info["nodata"],
         band_names=info["band_names"],
         scale=state["scale"],
         offset=state["offset"],
@@ -216,11 +218,13 @@ def default_bands(wavelengths_nm: np.ndarray | None, n_bands: int) -> list[int] 
     return [int(np.argmin(np.abs(wl - t))) + 1 for t in RGB_NM]
 
 
-def _fmt(v: float) -> str:
+def fmt_number(v: float) -> str:
+    """A number as written into headers and tags (10 significant digits)."""
     return format(float(v), ".10g")
 
 
-def _band_labels(meta: RasterMeta, n: int) -> list[str] | None:
+def band_labels(meta: RasterMeta, n: int) -> list[str] | None:
+    """Band descriptions to write: the band names, else ``"<wavelength> nm"``, else ``None``."""
     if meta.band_names is not None:
         return list(meta.band_names)
     if meta.wavelengths_nm is not None:
@@ -228,7 +232,8 @@ def _band_labels(meta: RasterMeta, n: int) -> list[str] | None:
     return None
 
 
-def _rasterio_profile(cube: np.ndarray | tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+def rasterio_profile(cube: np.ndarray | tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
+    """The size, float32 dtype, CRS, transform and nodata of a rasterio creation profile."""
     c, h, w = cube if isinstance(cube, tuple) else cube.shape
     prof: dict[str, Any] = {"width": w, "height": h, "count": c, "dtype": "float32"}
     if meta.crs is not None:
@@ -242,69 +247,10 @@ def _rasterio_profile(cube: np.ndarray | tuple[int, int, int], meta: RasterMeta)
     return prof
 
 
-def _tif_profile(shape: tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
-    _, h, w = shape
-    prof = _rasterio_profile(shape, meta)
-    block = 256 if max(h, w) >= 256 else max(16, -(-max(h, w) // 16) * 16)
-    prof.update(
-        driver="GTiff",
-        compress="deflate",
-        predictor=3,
-        tiled=True,
-        blockxsize=block,
-        blockysize=block,
-        interleave="band",
-        bigtiff="IF_SAFER",
-    )
-    return prof
-
-
 def _envi_profile(shape: tuple[int, int, int], meta: RasterMeta) -> dict[str, Any]:
-    prof = _rasterio_profile(shape, meta)
+    prof = rasterio_profile(shape, meta)
     prof.update(driver="ENVI", interleave="bsq")
     return prof
-
-
-def write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
-    """Write ``cube`` ``(C, H, W)`` float32 as a GeoTIFF to ``tmp`` (``final`` names it in messages)."""
-    c = cube.shape[0]
-    prof = _tif_profile(cube.shape, meta)
-    rasterio = import_rasterio(final, "writing GeoTIFF")
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
-            dst.write(cube)
-            _tif_metadata(dst, meta, c)
-
-
-def _tif_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
-    """Band descriptions, units and wavelength tags of an open GeoTIFF dataset."""
-    labels = _band_labels(meta, c)
-    wl, fw = meta.wavelengths_nm, meta.fwhm_nm
-    for i in range(c):
-        b = i + 1
-        if labels is not None:
-            dst.set_band_description(b, labels[i])
-        if meta.units:
-            dst.set_band_unit(b, meta.units)
-        tags: dict[str, str] = {}
-        imagery: dict[str, str] = {}
-        if wl is not None:
-            tags.update(wavelength=_fmt(wl[i]), wavelength_units="nm")
-            imagery["CENTRAL_WAVELENGTH_UM"] = _fmt(wl[i] / 1000.0)
-        if fw is not None:
-            tags["fwhm"] = _fmt(fw[i])
-            imagery["FWHM_UM"] = _fmt(fw[i] / 1000.0)
-        if tags:
-            dst.update_tags(b, **tags)
-        if imagery:
-            dst.update_tags(b, ns="IMAGERY", **imagery)
-    ds_tags = {"software": "pfs2c2"}
-    if wl is not None:
-        ds_tags["wavelength_units"] = "nm"
-    dst.update_tags(**ds_tags)
 
 
 def write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
@@ -324,16 +270,16 @@ def write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> No
 
 def _envi_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
     """Band names and the ENVI-domain wavelength / fwhm / default bands of an open ENVI dataset."""
-    labels = _band_labels(meta, c)
+    labels = band_labels(meta, c)
     envi: dict[str, str] = {}
     if meta.wavelengths_nm is not None:
-        envi["wavelength"] = "{" + ", ".join(_fmt(v) for v in meta.wavelengths_nm) + "}"
+        envi["wavelength"] = "{" + ", ".join(fmt_number(v) for v in meta.wavelengths_nm) + "}"
         envi["wavelength_units"] = "Nanometers"
         db = default_bands(meta.wavelengths_nm, c)
         if db is not None:
             envi["default_bands"] = "{" + ", ".join(str(b) for b in db) + "}"
     if meta.fwhm_nm is not None:
-        envi["fwhm"] = "{" + ", ".join(_fmt(v) for v in meta.fwhm_nm) + "}"
+        envi["fwhm"] = "{" + ", ".join(fmt_number(v) for v in meta.fwhm_nm) + "}"
     # "data ignore value" is written by GDAL from the nodata of the profile.
     if labels is not None:
         for i, lab in enumerate(labels):
@@ -354,13 +300,6 @@ def _envi_fix_header(tmp: Path, final: Path) -> None:
         fh.write(text)
 
 
-def open_tif_blocks(
-    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
-) -> RasterBlockSink:
-    """A GeoTIFF open for writing block by block."""
-    return RasterBlockSink(tmp, final, shape, meta, "tif", cache_bytes)
-
-
 def open_envi_blocks(
     tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
 ) -> RasterBlockSink:
@@ -369,20 +308,22 @@ def open_envi_blocks(
 
 
 class RasterBlockSink:
-    """A GeoTIFF / ENVI file open for writing block by block (used by :class:`pfs2c2.io.CubeWriter`).
+    """An ENVI file open for writing block by block (used by :class:`pfs2c2.io.CubeWriter`).
 
-    Same profile and metadata as :func:`write_tif` / :func:`write_envi`; GDAL's block cache is limited
-    to ``cache_bytes`` while the file is open.
+    Same profile and metadata as :func:`write_envi`; GDAL's block cache is limited to ``cache_bytes``
+    while the file is open. (GeoTIFF: :class:`pfs2c2.io.formats.cog.CogBlockSink`.)
     """
 
     def __init__(
         self, tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, kind: str, cache_bytes: int
     ) -> None:
+        if kind != "envi":
+            raise ValueError(f"RasterBlockSink writes ENVI files, not {kind!r} (GeoTIFF: formats.cog)")
         self.tmp, self.final, self.shape, self.meta, self.kind = tmp, final, shape, meta, kind
-        rasterio = import_rasterio(final, "writing GeoTIFF" if kind == "tif" else "writing ENVI")
+        rasterio = import_rasterio(final, "writing ENVI")
         from rasterio.errors import NotGeoreferencedWarning
 
-        prof = _tif_profile(shape, meta) if kind == "tif" else _envi_profile(shape, meta)
+        prof = _envi_profile(shape, meta)
         self._stack: contextlib.ExitStack | None = contextlib.ExitStack()
         try:
             self._stack.enter_context(warnings.catch_warnings())
@@ -401,16 +342,12 @@ class RasterBlockSink:
         self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
 
     def finish(self) -> None:
-        """Write the metadata and close the file (and fix the ENVI header)."""
-        if self.kind == "tif":
-            _tif_metadata(self._dst, self.meta, self.shape[0])
-        else:
-            _envi_metadata(self._dst, self.meta, self.shape[0])
+        """Write the metadata, close the file and fix the ENVI header."""
+        _envi_metadata(self._dst, self.meta, self.shape[0])
         assert self._stack is not None
         self._stack.close()
         self._stack = None
-        if self.kind == "envi":
-            _envi_fix_header(self.tmp, self.final)
+        _envi_fix_header(self.tmp, self.final)
 
     def abort(self) -> None:
         """Close the file without finishing it (best effort)."""

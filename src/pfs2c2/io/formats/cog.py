@@ -1,0 +1,257 @@
+"""GeoTIFF output as a Cloud Optimized GeoTIFF (COG): written block by block, laid out as a COG on close.
+
+The file QGIS, GDAL (``rio info``, ``gdalinfo``) and rio-cogeo's ``cog_validate`` open:
+
+* tiled, 512 x 512 blocks (256 for images below 512 pixels, one small block below 256), band
+  interleaved (a band of a hyperspectral cube is read without decompressing the others);
+* DEFLATE with the floating-point predictor (``PREDICTOR=3``; horizontal differencing for integers);
+* internal overviews at 2, 4, 8, ... (average resampling) until the overview fits one block, stored
+  before the full-resolution image as the COG layout requires;
+* CRS, affine transform, nodata (NaN for float cubes without a nodata value, so that GDAL and QGIS
+  skip the invalid pixels, in the overviews too);
+* per band: the description (band name, else ``"<wavelength> nm"``), the unit, the tags ``wavelength``,
+  ``fwhm`` and ``wavelength_units=nm`` (ENVI-style names) and GDAL's ``IMAGERY`` domain
+  (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``); the dataset tags ``software=pfs2c2`` and ``wavelength_units``.
+
+A COG cannot be written incrementally (its overviews come first), so the blocks go to a tiled GeoTIFF
+beside the temporary output (``<tmp>.part.tif``); :meth:`CogBlockSink.finish` builds its overviews and
+copies it with GDAL's ``COPY_SRC_OVERVIEWS`` into the COG layout (what rio-cogeo does; GDAL's own COG
+driver writes pixel-interleaved files before GDAL 3.11, which is slow to read band by band for hundreds
+of bands). The part file is then deleted; the caller renames the finished file into place, so the final
+name only appears once it is complete. Peak disk use is about twice the compressed output.
+
+rasterio is imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._common import import_rasterio
+from ..atomic import remove_quietly
+from ..meta import RasterMeta
+from .raster import band_labels, fmt_number, rasterio_profile
+
+__all__ = [
+    "COG_BLOCK",
+    "COG_CACHE_BYTES",
+    "cog_block_size",
+    "overview_factors",
+    "part_name",
+    "CogBlockSink",
+    "write_tif",
+    "open_tif_blocks",
+]
+
+#: Block side of the COG for images of at least this many pixels on their longer side.
+COG_BLOCK = 512
+#: GDAL block cache while the COG is written from one call of :func:`write_tif`.
+COG_CACHE_BYTES = 256 * 2**20
+#: Block side of the part file the blocks are written to (the block of :class:`pfs2c2.io.CubeWriter`).
+PART_BLOCK = 256
+
+
+def cog_block_size(h: int, w: int) -> int:
+    """Block side of the COG: 512, 256 below 512 px, else the image rounded up to 16 px."""
+    side = max(h, w)
+    if side >= COG_BLOCK:
+        return COG_BLOCK
+    if side >= 256:
+        return 256
+    return max(16, -(-side // 16) * 16)
+
+
+def _part_block(h: int, w: int) -> int:
+    side = max(h, w)
+    return PART_BLOCK if side >= PART_BLOCK else max(16, -(-side // 16) * 16)
+
+
+def overview_factors(h: int, w: int, block: int | None = None) -> list[int]:
+    """Overview decimation factors ``[2, 4, 8, ...]`` until the overview fits one ``block`` (default
+    :func:`cog_block_size`); empty for images that fit one block."""
+    block = cog_block_size(h, w) if block is None else block
+    factors: list[int] = []
+    f = 1
+    while -(-max(h, w) // f) > block:
+        f *= 2
+        factors.append(f)
+    return factors
+
+
+def part_name(tmp: Path) -> Path:
+    """The tiled GeoTIFF the blocks are written to before the COG copy: ``<tmp stem>.part.tif``."""
+    return tmp.with_name(tmp.stem + ".part.tif")
+
+
+def _compression(dtype: str) -> dict[str, Any]:
+    return {"compress": "deflate", "predictor": 3 if np.dtype(dtype).kind == "f" else 2}
+
+
+def _tif_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
+    """Band descriptions, units and wavelength tags of an open GeoTIFF dataset."""
+    labels = band_labels(meta, c)
+    wl, fw = meta.wavelengths_nm, meta.fwhm_nm
+    for i in range(c):
+        b = i + 1
+        if labels is not None:
+            dst.set_band_description(b, labels[i])
+        if meta.units:
+            dst.set_band_unit(b, meta.units)
+        tags: dict[str, str] = {}
+        imagery: dict[str, str] = {}
+        if wl is not None:
+            tags.update(wavelength=fmt_number(wl[i]), wavelength_units="nm")
+            imagery["CENTRAL_WAVELENGTH_UM"] = fmt_number(wl[i] / 1000.0)
+        if fw is not None:
+            tags["fwhm"] = fmt_number(fw[i])
+            imagery["FWHM_UM"] = fmt_number(fw[i] / 1000.0)
+        if tags:
+            dst.update_tags(b, **tags)
+        if imagery:
+            dst.update_tags(b, ns="IMAGERY", **imagery)
+    ds_tags = {"software": "pfs2c2"}
+    if wl is not None:
+        ds_tags["wavelength_units"] = "nm"
+    dst.update_tags(**ds_tags)
+
+
+class CogBlockSink:
+    """A COG open for writing block by block (used by :class:`pfs2c2.io.CubeWriter` and :func:`write_tif`).
+
+    Args:
+        tmp: the temporary output (the COG appears there at :meth:`finish`; the caller renames it).
+        final: the final name (for messages).
+        shape: ``(C, H, W)``.
+        meta: grid and band metadata; ``meta.nodata`` is the nodata (NaN for float data when ``None``).
+        cache_bytes: GDAL block cache while writing and converting.
+        dtype: ``"float32"`` (cubes) or ``"uint8"`` (quicklooks).
+        colorinterp: colour interpretation per band (e.g. ``("red", "green", "blue")``), or ``None``.
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        final: Path,
+        shape: tuple[int, int, int],
+        meta: RasterMeta,
+        cache_bytes: int,
+        *,
+        dtype: str = "float32",
+        colorinterp: tuple[str, ...] | None = None,
+    ) -> None:
+        self.tmp, self.final, self.shape, self.meta = tmp, final, shape, meta
+        self.part = part_name(tmp)
+        self.cache_bytes = int(cache_bytes)
+        self.colorinterp = colorinterp
+        self._rasterio = import_rasterio(final, "writing GeoTIFF")
+        from rasterio.errors import NotGeoreferencedWarning
+
+        c, h, w = shape
+        prof = rasterio_profile(shape, meta)
+        if meta.nodata is None and np.dtype(dtype).kind == "f":
+            prof["nodata"] = float("nan")
+        block = _part_block(h, w)
+        prof.update(
+            driver="GTiff",
+            dtype=dtype,
+            tiled=True,
+            blockxsize=block,
+            blockysize=block,
+            interleave="band",
+            bigtiff="IF_SAFER",
+            **_compression(dtype),
+        )
+        if colorinterp is not None and tuple(colorinterp) == ("red", "green", "blue"):
+            prof["photometric"] = "RGB"
+        self.profile = prof
+        self._stack: contextlib.ExitStack | None = contextlib.ExitStack()
+        try:
+            self._stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            self._stack.enter_context(self._rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=self.cache_bytes))
+            self._dst = self._stack.enter_context(self._rasterio.open(self.part, "w", **prof))
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
+        """Write a ``(C, h, w)`` block at ``(row_off, col_off)``."""
+        from rasterio.windows import Window as RWindow
+
+        bh, bw = arr.shape[1:]
+        self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+
+    def finish(self) -> None:
+        """Write the metadata, build the overviews, close the part file and copy it as a COG to ``tmp``."""
+        from rasterio.enums import ColorInterp, Resampling
+
+        c, h, w = self.shape
+        block = cog_block_size(h, w)
+        _tif_metadata(self._dst, self.meta, c)
+        if self.colorinterp is not None:
+            self._dst.colorinterp = [ColorInterp[name] for name in self.colorinterp]
+        factors = overview_factors(h, w, block)
+        if factors:
+            self._dst.build_overviews(factors, Resampling.average)
+        assert self._stack is not None
+        self._stack.close()
+        self._stack = None
+        options = {k: v for k, v in self.profile.items() if k in ("compress", "predictor", "photometric")}
+        try:
+            with warnings.catch_warnings():
+                from rasterio.errors import NotGeoreferencedWarning
+
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with self._rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=self.cache_bytes):
+                    from rasterio.shutil import copy as gdal_copy
+
+                    gdal_copy(
+                        self.part,
+                        self.tmp,
+                        driver="GTiff",
+                        copy_src_overviews=True,
+                        tiled=True,
+                        blockxsize=block,
+                        blockysize=block,
+                        interleave="band",
+                        bigtiff="IF_SAFER",
+                        **options,
+                    )
+        finally:
+            remove_quietly(self.part)
+
+    def abort(self) -> None:
+        """Close and delete the part file without finishing (best effort); ``tmp`` is the caller's."""
+        try:
+            if self._stack is not None:
+                self._stack.close()
+        except Exception:
+            pass
+        self._stack = None
+        remove_quietly(self.part)
+        remove_quietly(Path(str(self.part) + ".aux.xml"))
+        remove_quietly(Path(str(self.part) + ".ovr"))
+
+
+def write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
+    """Write ``cube`` ``(C, H, W)`` float32 as a COG to ``tmp`` (``final`` names it in messages)."""
+    c, h, w = (int(v) for v in cube.shape)
+    sink = CogBlockSink(tmp, final, (c, h, w), meta, COG_CACHE_BYTES)
+    try:
+        sink.write(cube, 0, 0)
+        sink.finish()
+    except BaseException:
+        sink.abort()
+        raise
+
+
+def open_tif_blocks(
+    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
+) -> CogBlockSink:
+    """A COG open for writing block by block (the layout is made at :meth:`CogBlockSink.finish`)."""
+    return CogBlockSink(tmp, final, shape, meta, cache_bytes)
