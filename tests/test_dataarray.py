@@ -132,7 +132,10 @@ def test_rioxarray_agrees_on_the_grid(tmp_path, cube, meta):
 
 
 def test_fuse_dataarrays_returns_the_msi_grid_and_hsi_bands(monkeypatch):
+    import dataclasses
+
     import pfs2c2.dataarray as mod
+    import pfs2c2.fusion
 
     rng = np.random.default_rng(0)
     hsi = rng.random((6, 4, 5)).astype(np.float32)
@@ -146,16 +149,18 @@ def test_fuse_dataarrays_returns_the_msi_grid_and_hsi_bands(monkeypatch):
     lr = lr.assign_coords(valid=(("y", "x"), cloud))
     seen = {}
 
+    @dataclasses.dataclass
     class Result:
-        fused = np.ones((6, 8, 10), np.float32)
+        fused: np.ndarray
 
-    def fake_fuse(y, z, **kwargs):
+    def fake_fuse(y, z, **kwargs):  # what fusion.fuse runs on the arrays taken out of the DataArrays
         seen.update(y=y, z=z, **kwargs)
-        return Result()
+        return Result(np.ones((6, 8, 10), np.float32))
 
-    monkeypatch.setattr(mod, "fuse", fake_fuse)
+    monkeypatch.setattr(pfs2c2.fusion, "fuse", fake_fuse)
     fused, result = mod.fuse_dataarrays(lr, hr.transpose("y", "x", "band"), ratio=2, return_result=True)
     assert isinstance(result, Result) and seen["ratio"] == 2 and seen["mask_nonfinite"] is True
+    assert result.fused is fused
     np.testing.assert_array_equal(seen["y"], hsi)
     assert seen["z"].shape == (3, 8, 10)
     assert not seen["msi_mask"][0, 0] and seen["msi_mask"].sum() == 79
@@ -168,8 +173,12 @@ def test_fuse_dataarrays_returns_the_msi_grid_and_hsi_bands(monkeypatch):
         mod.fuse_dataarrays(lr, hr.rio.write_crs("EPSG:32632"))
     with pytest.raises(InputError, match="must be an xarray.DataArray"):
         mod.fuse_dataarrays(hsi, hr)
-    with pytest.raises(InputError, match="do not pass layout"):
-        mod.fuse_dataarrays(lr, hr, layout="hwc")
+    with pytest.raises(InputError, match="as xarray.DataArrays or both as arrays"):
+        pfs2c2.fusion._fuse_dataarrays(lr, msi, hsi_mask=None, msi_mask=None, mask_nonfinite=False, layout="chw")
+    direct = pfs2c2.fusion.__dict__["_fuse_dataarrays"](
+        lr, hr, hsi_mask=None, msi_mask=None, mask_nonfinite=False, layout="chw", ratio=2
+    )
+    assert direct.fused.dims == ("band", "y", "x")  # pfs2c2.fuse itself returns a DataArray for DataArrays
 
 
 @pytest.mark.slow

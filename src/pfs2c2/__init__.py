@@ -30,6 +30,7 @@ _EXPORTS = {
     "simulate": "simulation",
     "InputError": "errors",
     "FusionError": "errors",
+    "open_dataarray": "dataarray",
 }
 __all__ = [
     "FusionConfig",
@@ -43,11 +44,13 @@ __all__ = [
     "simulate",
     "InputError",
     "FusionError",
+    "open_dataarray",
     "__version__",
 ]
 
 if TYPE_CHECKING:
     from .config import FusionConfig, RunOptions, StageConfig
+    from .dataarray import open_dataarray
     from .errors import FusionError, InputError
     from .fusion import FusionResult, RunResult, fuse
     from .metrics import evaluate

@@ -103,19 +103,7 @@ def fuse_dataarrays(lr_hsi: Any, hr_msi: Any, *, return_result: bool = False, **
     for what, da in (("lr_hsi", lr_hsi), ("hr_msi", hr_msi)):
         if not is_dataarray(da):
             raise InputError(f"fuse_dataarrays: {what} must be an xarray.DataArray, got {type(da).__name__}")
-    if fuse_kwargs.get("layout", "chw") != "chw":
-        raise InputError("fuse_dataarrays: the layout comes from the DataArray dims; do not pass layout")
-    fuse_kwargs.pop("layout", None)
-    y, y_meta = from_dataarray(lr_hsi)
-    z, z_meta = from_dataarray(hr_msi)
-    if y_meta.crs is not None and z_meta.crs is not None and y_meta.crs != z_meta.crs:
-        raise InputError(
-            f"the HSI ({y_meta.crs}) and the MSI ({z_meta.crs}) have different CRS; "
-            "reproject one (e.g. da.rio.reproject_match) or align the pair first"
-        )
-    fuse_kwargs.setdefault("hsi_mask", _valid(lr_hsi, y, y_meta))
-    fuse_kwargs.setdefault("msi_mask", _valid(hr_msi, z, z_meta))
-    fuse_kwargs.setdefault("mask_nonfinite", True)
-    result: FusionResult = fuse(y, z, **fuse_kwargs)
-    fused = to_dataarray(np.asarray(result.fused, dtype=np.float32), fused_meta(y_meta, z_meta), name=lr_hsi.name)
+    fuse_kwargs.pop("layout", None)  # the layout comes from the dims
+    result: FusionResult = fuse(lr_hsi, hr_msi, **fuse_kwargs)  # fuse takes DataArrays itself
+    fused = result.fused
     return (fused, result) if return_result else fused

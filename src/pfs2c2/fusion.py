@@ -20,8 +20,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import Layout, as_chw, check_fusion_inputs, check_no_leftover_checkpoint, check_psf_size, combine_mask
+from ._checks import (
+    Layout,
+    as_chw,
+    check_dataarray_pair,
+    check_fusion_inputs,
+    check_no_leftover_checkpoint,
+    check_psf_size,
+    combine_mask,
+)
 from .config import FusionConfig, ProgressCallback, RunOptions
+from .io.dataarray import from_dataarray, fused_meta, is_dataarray, to_dataarray, valid_coordinate
 from .masks import valid_pixels
 from .model.checkpoint import checkpoint_files, fingerprint, load_checkpoint, member_checkpoint, remove_checkpoint
 from .model.loop import Checkpointer
@@ -68,7 +77,8 @@ class FusionResult(RunResult):
     """What :func:`fuse` returns: a :class:`RunResult` plus the fused cube and the trained modules.
 
     Attributes:
-        fused: fused HR-HSI, float32, in the layout of the inputs and the LR-HSI's units.
+        fused: fused HR-HSI, float32, in the layout of the inputs and the LR-HSI's units; an
+            ``xarray.DataArray`` on the MSI grid (HSI wavelengths, MSI CRS) when the inputs were DataArrays.
         modules: the trained modules (of the first run of an ensemble), by name: ``spe_up``
             (SpectralUp), ``spa_up`` (SpatialUp), ``spe_down`` (SpectralDown), ``spa_down`` (SpatialDown).
 
@@ -105,6 +115,9 @@ def fuse(
 
     Args:
         lr_hsi: LR-HSI, ``(C, h, w)`` or ``(h, w, C)`` per ``layout``; numpy array or tensor.
+            Also an ``xarray.DataArray`` (``pip install 'pfs2c2[xarray]'``): then ``hr_msi`` must be one too
+            (same CRS; see :mod:`pfs2c2.dataarray`), the masks default to the valid pixels, and
+            ``result.fused`` is a DataArray.
         hr_msi: HR-MSI, ``(c, H, W)`` or ``(H, W, c)``, with ``H = ratio * h``, ``W = ratio * w``, ``c < C``.
         ratio: spatial scale factor; inferred from the shapes when omitted.
         srf: known ``(C, c)`` SRF (non-blind spectral mode), in the inputs' units: ``MSI = HSI @ srf``.
@@ -128,6 +141,21 @@ def fuse(
         InputError: a one-line message for inconsistent or invalid inputs (a ValueError).
         FusionError: the loss kept diverging after ``config.divergence_retries`` roll-backs.
     """
+    if is_dataarray(lr_hsi) or is_dataarray(hr_msi):
+        return _fuse_dataarrays(
+            lr_hsi,
+            hr_msi,
+            ratio=ratio,
+            srf=srf,
+            psf=psf,
+            srf_support=srf_support,
+            hsi_mask=hsi_mask,
+            msi_mask=msi_mask,
+            mask_nonfinite=mask_nonfinite,
+            layout=layout,
+            config=config,
+            run=run,
+        )
     cfg = config or FusionConfig()
     run = run or RunOptions()
     y = as_chw(lr_hsi, layout, "LR-HSI")
@@ -184,6 +212,38 @@ def fuse(
         srf_learned=srf_known is None,
         modules=mean.modules,
     )
+
+
+def _fuse_dataarrays(
+    lr_hsi: Any, hr_msi: Any, *, hsi_mask: Any, msi_mask: Any, mask_nonfinite: bool, layout: str, **kwargs: Any
+) -> FusionResult:
+    """:func:`fuse` on two xarray DataArrays: ``result.fused`` is a DataArray on the MSI grid.
+
+    The layout comes from the dims; unless given, the masks are the valid pixels (finite, not the
+    nodata value, a product's ``valid`` coordinate) and NaN pixels are masked.
+    """
+    y, y_meta = from_dataarray(lr_hsi) if is_dataarray(lr_hsi) else (lr_hsi, None)
+    z, z_meta = from_dataarray(hr_msi) if is_dataarray(hr_msi) else (hr_msi, None)
+    check_dataarray_pair(
+        is_dataarray(lr_hsi), is_dataarray(hr_msi), getattr(y_meta, "crs", None), getattr(z_meta, "crs", None)
+    )
+    assert y_meta is not None and z_meta is not None  # both are DataArrays past the check
+    if hsi_mask is None:
+        hsi_mask = _valid_dataarray_pixels(lr_hsi, y, y_meta)
+    if msi_mask is None:
+        msi_mask = _valid_dataarray_pixels(hr_msi, z, z_meta)
+    result = fuse(y, z, hsi_mask=hsi_mask, msi_mask=msi_mask, mask_nonfinite=True, **kwargs)
+    fused = to_dataarray(np.asarray(result.fused, dtype=np.float32), fused_meta(y_meta, z_meta), name=lr_hsi.name)
+    return dataclasses.replace(result, fused=fused)
+
+
+def _valid_dataarray_pixels(da: Any, cube: np.ndarray, meta: Any) -> np.ndarray:
+    """Valid pixels of a DataArray's cube: finite, not nodata, and its ``valid`` coordinate if any."""
+    valid = valid_pixels(cube, meta.nodata)
+    coord = valid_coordinate(da)
+    if coord is not None and coord.shape == valid.shape:
+        valid &= coord
+    return valid
 
 
 @dataclass

@@ -122,6 +122,7 @@ from .grids import (
     RATIO_RTOL,
     ROTATION_RTOL,
     check_crs_comparable,
+    check_dataarray_pair,
     check_grid_offset,
     check_grid_overlap,
     check_grid_shape,
@@ -252,6 +253,7 @@ from .tiling import (
 from .wavelengths import MAX_BACKWARD_STEPS, check_hsi_wavelengths, check_increasing_wavelengths
 
 __all__ = [
+    "check_dataarray_pair",
     "CONSTANT_RTOL",
     "MAX_BACKWARD_STEPS",
     "NEGATIVE_SHARE",

@@ -185,3 +185,23 @@ def check_grid_overlap(
             f"{_bounds_text(msi_bounds)} (left bottom right top, {crs_label}) "
             f"share no whole HSI pixel; give images of the same area"
         )
+
+
+def check_dataarray_pair(
+    hsi_is_dataarray: bool, msi_is_dataarray: bool, hsi_crs: str | None, msi_crs: str | None
+) -> None:
+    """Refuse a DataArray beside a plain array, and two DataArrays in different CRS.
+
+    Raises:
+        InputError: one line naming the fix.
+    """
+    if hsi_is_dataarray != msi_is_dataarray:
+        raise InputError(
+            "give both images as xarray.DataArrays or both as arrays, not one of each "
+            "(pfs2c2.dataarray.open_dataarray reads a file as a DataArray)"
+        )
+    if hsi_crs is not None and msi_crs is not None and hsi_crs != msi_crs:
+        raise InputError(
+            f"the HSI ({hsi_crs}) and the MSI ({msi_crs}) have different CRS; "
+            "reproject one (e.g. da.rio.reproject_match) or align the pair first (pfs2c2 align)"
+        )
