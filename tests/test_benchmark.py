@@ -77,43 +77,11 @@ def test_cli_benchmark_runs_and_refuses_bad_cases(tmp_path, capsys):
     data_path("hsi/samson_95x95x156.npy")
     assert main(["benchmark", "--cases", "pavia/nosensor/4", "--out", str(tmp_path / "b"), "--data", str(DATA)]) == 2
     assert "benchmarked with" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "benchmark",
-                "--cases",
-                "samson/sentinel2/8",
-                "--methods",
-                "bicubic",
-                "--presets",
-                "none",
-                "--out",
-                str(tmp_path / "b"),
-                "--data",
-                str(DATA),
-            ]
-        )
-        == 0
-    )
+    bicubic_samson = ["--cases", "samson/sentinel2/8", "--methods", "bicubic", "--presets", "none"]
+    out = ["--out", str(tmp_path / "b"), "--data", str(DATA)]
+    assert main(["benchmark", *bicubic_samson, *out]) == 0
     assert (tmp_path / "b" / "results.md").read_text().count("samson/sentinel2/8") == 1
-    assert (
-        main(
-            [
-                "benchmark",
-                "--cases",
-                "samson/sentinel2/8",
-                "--methods",
-                "bicubic",
-                "--presets",
-                "none",
-                "--out",
-                str(tmp_path / "b"),
-                "--data",
-                str(DATA),
-            ]
-        )
-        == 2
-    )  # results exist: no silent overwrite
+    assert main(["benchmark", *bicubic_samson, *out]) == 2  # results exist: no silent overwrite
 
 
 def test_box_psf_case_is_simulated_with_the_box():

@@ -11,15 +11,12 @@ import pytest
 from pfs2c2.errors import InputError
 from pfs2c2.io import RasterMeta, from_dataarray, is_dataarray, to_dataarray, write_cube
 
+from .io.conftest import CRS, FWHM, TRANSFORM, WL
+
 pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:rioxarray")
 
 xr = pytest.importorskip("xarray")
 pytest.importorskip("rioxarray")
-
-CRS = "EPSG:32633"
-TRANSFORM = (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)
-WL = np.array([445.0, 480.5, 552.0, 610.0, 655.3, 700.0])
-FWHM = np.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0])
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,9 +9,7 @@ import pytest
 from pfs2c2.io import atomic_write
 from pfs2c2.io.atomic import check_overwrite, temp_name
 
-
-def _listing(d: Path) -> list[str]:
-    return sorted(os.listdir(d))
+from .conftest import listing
 
 
 def test_atomic_write_replaces_and_keeps_suffix(tmp_path):
@@ -26,7 +23,7 @@ def test_atomic_write_replaces_and_keeps_suffix(tmp_path):
     assert atomic_write(tmp_path / "a.txt", write) == tmp_path / "a.txt"
     assert (tmp_path / "a.txt").read_text() == "new"
     assert seen[0].parent == tmp_path and seen[0].suffix == ".txt" and seen[0].name.startswith(".a.")
-    assert _listing(tmp_path) == ["a.txt"]
+    assert listing(tmp_path) == ["a.txt"]
     atomic_write(str(tmp_path / "b.bin"), lambda tmp: tmp.write_bytes(b"x"), durable=True)
     assert (tmp_path / "b.bin").read_bytes() == b"x"
 
@@ -41,7 +38,7 @@ def test_atomic_write_failure_leaves_old_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         atomic_write(tmp_path / "a.txt", write)
     assert (tmp_path / "a.txt").read_text() == "old"
-    assert _listing(tmp_path) == ["a.txt"]
+    assert listing(tmp_path) == ["a.txt"]
 
 
 def test_temp_name_and_check_overwrite(tmp_path):

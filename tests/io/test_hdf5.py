@@ -8,61 +8,49 @@ import pytest
 
 from pfs2c2.io import RasterMeta, open_cube, read_cube, write_cube
 
-
-def _hwc(h: int = 4, w: int = 5, c: int = 3, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).random((h, w, c)).astype(np.float32)
-
-
-def _chw(hwc: np.ndarray) -> np.ndarray:
-    return np.transpose(hwc, (2, 0, 1))
-
-
-def _one_line(exc: pytest.ExceptionInfo) -> str:
-    msg = str(exc.value)
-    assert "\n" not in msg, msg
-    return msg
+from .conftest import assert_windows_match, one_line, random_hwc, to_chw
 
 
 def test_h5_auto_select_layout_and_wavelengths(tmp_path):
-    hwc = _hwc(c=3)
+    hwc = random_hwc(c=3)
     p = tmp_path / "a.h5"
     with h5py.File(p, "w") as f:
         ds = f.create_dataset("data/cube", data=hwc)
         ds.attrs["wavelength"] = [0.45, 0.55, 0.65]
         f.create_dataset("other/vector", data=np.arange(10.0))
     cube, meta = read_cube(p)
-    np.testing.assert_array_equal(cube, _chw(hwc))
+    np.testing.assert_array_equal(cube, to_chw(hwc))
     np.testing.assert_allclose(meta.wavelengths_nm, [450, 550, 650])
 
     p2 = tmp_path / "b.nc"
     with h5py.File(p2, "w") as f:
-        ds = f.create_dataset("reflectance", data=_chw(hwc))
+        ds = f.create_dataset("reflectance", data=to_chw(hwc))
         ds.attrs["layout"] = "CHW"
         f.create_dataset("sensor/wavelengths", data=[450.0, 550.0, 650.0])
         f.create_dataset("cube2", data=hwc)
     with pytest.raises(ValueError) as exc:
         read_cube(p2)
-    msg = _one_line(exc)
+    msg = one_line(exc)
     assert "/reflectance" in msg and "/cube2" in msg and ":VAR" in msg
     cube, meta = read_cube(f"{p2}:/reflectance")
-    np.testing.assert_array_equal(cube, _chw(hwc))
+    np.testing.assert_array_equal(cube, to_chw(hwc))
     np.testing.assert_allclose(meta.wavelengths_nm, [450, 550, 650])
     cube, _ = read_cube(f"{p2}:cube2", window=(0, 1, 2, 2))
-    np.testing.assert_array_equal(cube, _chw(hwc)[:, 0:2, 1:3])
+    np.testing.assert_array_equal(cube, to_chw(hwc)[:, 0:2, 1:3])
 
 
 def test_h5_netcdf_dimension_names(tmp_path):
-    hwc = _hwc(h=4, w=5, c=3)
+    hwc = random_hwc(h=4, w=5, c=3)
     p = tmp_path / "dims.nc"
     with h5py.File(p, "w") as f:
         for name, n in (("bands", 3), ("y", 4), ("x", 5)):
             f.create_dataset(name, data=np.arange(n, dtype=np.float64))
             f[name].make_scale(name)
-        ds = f.create_dataset("radiance", data=_chw(hwc))
+        ds = f.create_dataset("radiance", data=to_chw(hwc))
         for i, name in enumerate(("bands", "y", "x")):
             ds.dims[i].attach_scale(f[name])
     cube, _ = read_cube(p)
-    np.testing.assert_array_equal(cube, _chw(hwc))
+    np.testing.assert_array_equal(cube, to_chw(hwc))
     assert open_cube(p).shape == (3, 4, 5)
 
 
@@ -85,7 +73,7 @@ def test_h5_cf_scale_and_fill(tmp_path):
 
 
 def test_open_cube_h5_layout_windows_and_grid(tmp_path):
-    hwc = _hwc(h=6, w=8, c=4)
+    hwc = random_hwc(h=6, w=8, c=4)
     p = tmp_path / "g.h5"
     with h5py.File(p, "w") as f:
         ds = f.create_dataset("scene/cube", data=np.transpose(hwc, (0, 2, 1)))  # (H, C, W)
@@ -97,11 +85,7 @@ def test_open_cube_h5_layout_windows_and_grid(tmp_path):
     with open_cube(p) as src:
         assert src.shape == (4, 6, 8) and src.format == "HDF5/netCDF-4"
         assert src.meta == read_cube(p)[1] and src.meta.source == f"{p}:/scene/cube"
-        for window in (None, (0, 0, 1, 1), (3, 5, 2, 3)):
-            got, meta = src.read(window)
-            want, want_meta = read_cube(p, window=window)
-            np.testing.assert_array_equal(got, want)
-            assert meta == want_meta == src.window_meta(window)
+        assert_windows_match(src, p, (None, (0, 0, 1, 1), (3, 5, 2, 3)))
         assert src.window_meta((3, 5, 1, 1)).transform == (10.0, 0.0, 500050.0, 0.0, -10.0, 3999970.0)
     assert src.closed
     with pytest.raises(ValueError, match="closed"):
@@ -116,7 +100,7 @@ def test_open_cube_h5_errors_match_read_cube(tmp_path):
         read_cube(p)
     with pytest.raises(ValueError) as got:
         open_cube(p)
-    assert _one_line(got) == _one_line(want)
+    assert one_line(got) == one_line(want)
     (tmp_path / "c3.nc").write_bytes(b"CDF\x01" + b"\x00" * 40)
     with pytest.raises(ValueError, match="netCDF-3 classic"):
         open_cube(tmp_path / "c3.nc")

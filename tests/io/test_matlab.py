@@ -12,25 +12,9 @@ import scipy.io
 from pfs2c2.io import RasterMeta, open_cube, read_array, read_cube, write_cube
 from pfs2c2.io.formats import matlab as matlab_mod
 
+from .conftest import CRS, FWHM, TRANSFORM, WL, assert_windows_match, one_line, random_hwc, to_chw
+
 REAL_MAT = Path(__file__).resolve().parents[3] / "shared/data/hsi/aviris_90x90x224_gatorsense.mat"
-CRS = "EPSG:32633"
-TRANSFORM = (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)
-WL = np.array([445.0, 480.5, 552.0, 610.0, 655.3, 700.0])
-FWHM = np.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0])
-
-
-def _hwc(h: int = 4, w: int = 5, c: int = 3, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).random((h, w, c)).astype(np.float32)
-
-
-def _chw(hwc: np.ndarray) -> np.ndarray:
-    return np.transpose(hwc, (2, 0, 1))
-
-
-def _one_line(exc: pytest.ExceptionInfo) -> str:
-    msg = str(exc.value)
-    assert "\n" not in msg, msg
-    return msg
 
 
 def write_mat73(path: Path, variables: dict[str, np.ndarray]) -> None:
@@ -54,48 +38,48 @@ def write_mat73(path: Path, variables: dict[str, np.ndarray]) -> None:
 # reading
 # ---------------------------------------------------------------------------------------------
 def test_mat_v5_auto_variable_and_wavelengths(tmp_path):
-    hwc = (_hwc() * 1000).astype(np.int16)
+    hwc = (random_hwc() * 1000).astype(np.int16)
     p = tmp_path / "scene.mat"
     scipy.io.savemat(p, {"img": hwc, "wavelengths": np.array([[0.45], [0.55], [0.65]]), "note": "x"})
     cube, meta = read_cube(p)
     assert cube.shape == (3, 4, 5) and cube.dtype == np.float32 and cube.flags.c_contiguous
-    np.testing.assert_array_equal(cube, _chw(hwc).astype(np.float32))
+    np.testing.assert_array_equal(cube, to_chw(hwc).astype(np.float32))
     np.testing.assert_allclose(meta.wavelengths_nm, [450, 550, 650])
     assert meta.crs is None and meta.transform is None
 
 
 def test_mat_var_selection_and_several_arrays_error(tmp_path):
-    a, b = _hwc(seed=1), _hwc(c=2, seed=2)
+    a, b = random_hwc(seed=1), random_hwc(c=2, seed=2)
     p = tmp_path / "two.mat"
     scipy.io.savemat(p, {"HSim": a, "MSim": b, "wavelength": np.array([400.0, 500.0, 600.0])})
     with pytest.raises(ValueError) as exc:
         read_cube(p)
-    msg = _one_line(exc)
+    msg = one_line(exc)
     assert "HSim" in msg and "MSim" in msg and f"{p}:VAR" in msg
     with pytest.warns(UserWarning, match="does not match the 2 bands"):
         cube, meta = read_cube(f"{p}:MSim")
-    np.testing.assert_array_equal(cube, _chw(b))
+    np.testing.assert_array_equal(cube, to_chw(b))
     assert meta.wavelengths_nm is None  # 3 wavelengths do not match 2 bands
     cube, meta = read_cube(f"{p}:HSim")
-    np.testing.assert_array_equal(cube, _chw(a))
+    np.testing.assert_array_equal(cube, to_chw(a))
     np.testing.assert_allclose(meta.wavelengths_nm, [400, 500, 600])
     with pytest.raises(ValueError) as exc:
         read_cube(f"{p}:nope")
-    assert "nope" in _one_line(exc) and "HSim" in str(exc.value)
+    assert "nope" in one_line(exc) and "HSim" in str(exc.value)
 
 
 def test_mat_v73_orientation(tmp_path):
-    hwc = _hwc(h=4, w=6, c=3)
+    hwc = random_hwc(h=4, w=6, c=3)
     p = tmp_path / "v73.mat"
     write_mat73(p, {"cube": hwc, "wavelength": np.array([450.0, 550.0, 650.0])})
     with pytest.raises(NotImplementedError):
         scipy.io.loadmat(p)  # really a v7.3 file
     cube, meta = read_cube(p)
     assert cube.shape == (3, 4, 6)
-    np.testing.assert_array_equal(cube, _chw(hwc))
+    np.testing.assert_array_equal(cube, to_chw(hwc))
     np.testing.assert_allclose(meta.wavelengths_nm, [450, 550, 650])
     win, _ = read_cube(f"{p}:cube", window=(1, 2, 2, 3))
-    np.testing.assert_array_equal(win, _chw(hwc)[:, 1:3, 2:5])
+    np.testing.assert_array_equal(win, to_chw(hwc)[:, 1:3, 2:5])
 
 
 def test_mat_2d_error(tmp_path):
@@ -103,11 +87,11 @@ def test_mat_2d_error(tmp_path):
     scipy.io.savemat(p, {"psf": np.ones((5, 5)) / 25})
     with pytest.raises(ValueError) as exc:
         read_cube(p)
-    assert "holds a 2-D array (5, 5); a cube needs 3 dimensions (H, W, bands)" in _one_line(exc)
+    assert "holds a 2-D array (5, 5); a cube needs 3 dimensions (H, W, bands)" in one_line(exc)
     np.testing.assert_allclose(read_array(p), np.ones((5, 5)) / 25)
     with pytest.raises(ValueError) as exc:
         open_cube(p)
-    assert "holds a 2-D array (5, 5); a cube needs 3 dimensions (H, W, bands)" in _one_line(exc)
+    assert "holds a 2-D array (5, 5); a cube needs 3 dimensions (H, W, bands)" in one_line(exc)
 
 
 @pytest.mark.skipif(not REAL_MAT.exists(), reason="shared data not present")
@@ -126,7 +110,7 @@ def test_real_aviris_mat():
 # open_cube
 # ---------------------------------------------------------------------------------------------
 def test_open_cube_mat_v5(tmp_path, monkeypatch):
-    hwc = (_hwc(h=6, w=7, c=3) * 1000).astype(np.int16)
+    hwc = (random_hwc(h=6, w=7, c=3) * 1000).astype(np.int16)
     p = tmp_path / "scene.mat"
     scipy.io.savemat(
         p,
@@ -142,26 +126,22 @@ def test_open_cube_mat_v5(tmp_path, monkeypatch):
         assert src.shape == (3, 6, 7) and src.format == "MATLAB" and src.var is None
         cube, meta = read_cube(p)
         assert src.meta == meta and src.meta.source == meta.source == f"{p}:img"
-        for window in (None, (0, 0, 1, 1), (2, 3, 4, 4)):
-            got, got_meta = src.read(window)
-            want, want_meta = read_cube(p, window=window)
-            np.testing.assert_array_equal(got, want)
-            assert got_meta == want_meta == src.window_meta(window)
+        assert_windows_match(src, p, (None, (0, 0, 1, 1), (2, 3, 4, 4)))
         assert src.window_meta((2, 3, 1, 1)).transform == (10.0, 0.0, 130.0, 0.0, -10.0, 880.0)
 
 
 def test_open_cube_mat_v73_select_variable(tmp_path):
-    a, b = _hwc(h=4, w=6, c=3), _hwc(h=4, w=6, c=2, seed=1)
+    a, b = random_hwc(h=4, w=6, c=3), random_hwc(h=4, w=6, c=2, seed=1)
     p = tmp_path / "v73.mat"
     write_mat73(p, {"a": a, "b": b, "wavelength": np.array([450.0, 550.0, 650.0])})
     with pytest.raises(ValueError) as exc:
         open_cube(p)
-    assert "several 3-D arrays" in _one_line(exc) and f"{p}:VAR" in str(exc.value)
+    assert "several 3-D arrays" in one_line(exc) and f"{p}:VAR" in str(exc.value)
     src = open_cube(f"{p}:a")
     assert src.shape == (3, 4, 6) and src.var == "a"
     np.testing.assert_allclose(src.meta.wavelengths_nm, [450, 550, 650])
     got, meta = src.read((1, 2, 2, 3))
-    np.testing.assert_array_equal(got, _chw(a)[:, 1:3, 2:5])
+    np.testing.assert_array_equal(got, to_chw(a)[:, 1:3, 2:5])
     assert meta == read_cube(f"{p}:a", window=(1, 2, 2, 3))[1]
     with pytest.warns(UserWarning, match="does not match the 2 bands"):
         assert open_cube(f"{p}:b").shape == (2, 4, 6)

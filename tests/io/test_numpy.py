@@ -2,53 +2,34 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from pfs2c2.io import open_cube, read_cube, write_cube
 from pfs2c2.io.formats import numpy as numpy_mod
 
-
-def _hwc(h: int = 4, w: int = 5, c: int = 3, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).random((h, w, c)).astype(np.float32)
-
-
-def _chw(hwc: np.ndarray) -> np.ndarray:
-    return np.transpose(hwc, (2, 0, 1))
-
-
-def _one_line(exc: pytest.ExceptionInfo) -> str:
-    msg = str(exc.value)
-    assert "\n" not in msg, msg
-    return msg
-
-
-def _listing(d: Path) -> list[str]:
-    return sorted(os.listdir(d))
+from .conftest import listing, one_line, random_hwc, to_chw
 
 
 def test_npy_cube_window_and_2d_error(tmp_path):
-    hwc = _hwc(h=6, w=7, c=4)
+    hwc = random_hwc(h=6, w=7, c=4)
     p = tmp_path / "c.npy"
     np.save(p, hwc)
     cube, meta = read_cube(p)
-    np.testing.assert_array_equal(cube, _chw(hwc))
+    np.testing.assert_array_equal(cube, to_chw(hwc))
     win, _ = read_cube(p, window=(2, 3, 3, 2))
-    np.testing.assert_array_equal(win, _chw(hwc)[:, 2:5, 3:5])
+    np.testing.assert_array_equal(win, to_chw(hwc)[:, 2:5, 3:5])
     with pytest.raises(ValueError, match="outside"):
         read_cube(p, window=(5, 0, 3, 3))
     p2 = tmp_path / "m.npy"
     np.save(p2, np.zeros((8, 9)))
     with pytest.raises(ValueError) as exc:
         read_cube(p2)
-    assert _one_line(exc) == (f"{p2} holds a 2-D array (8, 9); a cube needs 3 dimensions (H, W, bands)")
+    assert one_line(exc) == (f"{p2} holds a 2-D array (8, 9); a cube needs 3 dimensions (H, W, bands)")
 
 
 def test_open_cube_npy_is_memory_mapped(tmp_path, monkeypatch):
-    hwc = (_hwc(h=6, w=7, c=4) * 100).astype(np.int16)
+    hwc = (random_hwc(h=6, w=7, c=4) * 100).astype(np.int16)
     p = tmp_path / "c.npy"
     np.save(p, hwc)
     modes = []
@@ -80,7 +61,7 @@ def test_open_cube_npy_refuses_what_read_cube_refuses(tmp_path):
             read_cube(tmp_path / name)
         with pytest.raises(ValueError) as got:
             open_cube(tmp_path / name)
-        assert _one_line(got) == _one_line(want)
+        assert one_line(got) == one_line(want)
     hwc_bytes = (tmp_path / "m.npy").read_bytes()
     (tmp_path / "t.npy").write_bytes(hwc_bytes[:140])
     with pytest.raises(ValueError, match="truncated"):
@@ -97,4 +78,4 @@ def test_failed_npy_write_leaves_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(numpy_mod.np, "save", partial_save)
     with pytest.raises(RuntimeError, match="simulated"):
         write_cube(tmp_path / "o.npy", cube)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []

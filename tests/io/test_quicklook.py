@@ -10,12 +10,9 @@ import pytest
 from pfs2c2.errors import InputError
 from pfs2c2.io import RasterMeta, read_cube, select_bands, write_band_subset, write_rgb_quicklook
 
-rasterio = pytest.importorskip("rasterio")
+from .conftest import CRS, FWHM, TRANSFORM, WL
 
-CRS = "EPSG:32633"
-TRANSFORM = (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)
-WL = np.array([445.0, 480.5, 552.0, 610.0, 655.3, 700.0])
-FWHM = np.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0])
+rasterio = pytest.importorskip("rasterio")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ with open_cube, and written (header content, profile, tags, failed writes)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,32 +10,9 @@ import pytest
 
 from pfs2c2.io import RasterMeta, open_cube, read_cube, write_cube
 
+from .conftest import CRS, FWHM, TRANSFORM, WL, listing, one_line
+
 rasterio = pytest.importorskip("rasterio")
-
-CRS = "EPSG:32633"
-TRANSFORM = (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)
-WL = np.array([445.0, 480.5, 552.0, 610.0, 655.3, 700.0])
-FWHM = np.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0])
-
-
-@pytest.fixture
-def cube() -> np.ndarray:
-    return np.random.default_rng(3).random((6, 7, 9)).astype(np.float32)
-
-
-@pytest.fixture
-def meta() -> RasterMeta:
-    return RasterMeta(crs=CRS, transform=TRANSFORM, wavelengths_nm=WL, fwhm_nm=FWHM, nodata=-9999.0)
-
-
-def _one_line(exc: pytest.ExceptionInfo) -> str:
-    msg = str(exc.value)
-    assert "\n" not in msg, msg
-    return msg
-
-
-def _listing(d: Path) -> list[str]:
-    return sorted(os.listdir(d))
 
 
 def _dn_geotiff(p: Path) -> np.ndarray:
@@ -112,10 +88,10 @@ def test_truncated_envi_is_refused(tmp_path):
         fh.truncate(100)
     with pytest.raises(ValueError) as exc:
         read_cube(tmp_path / "t.hdr")
-    assert "truncated" in _one_line(exc)
+    assert "truncated" in one_line(exc)
     with pytest.raises(ValueError) as exc:
         open_cube(tmp_path / "t.hdr")
-    assert "truncated" in _one_line(exc)
+    assert "truncated" in one_line(exc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +163,7 @@ def test_envi_header_content(tmp_path, cube, meta):
         np.testing.assert_array_equal(src.read(), cube)
         envi = src.tags(ns="ENVI")
         assert [float(v) for v in envi["wavelength"].strip("{}").split(",")] == pytest.approx(WL)
-    assert _listing(tmp_path) == ["out.hdr", "out.img"]
+    assert listing(tmp_path) == ["out.hdr", "out.img"]
 
 
 def test_geotiff_profile_and_tags(tmp_path, cube, meta):
@@ -204,7 +180,7 @@ def test_geotiff_profile_and_tags(tmp_path, cube, meta):
         assert src.tags(5)["fwhm"] == "14"
         assert src.tags(5, ns="IMAGERY") == {"CENTRAL_WAVELENGTH_UM": "0.6553", "FWHM_UM": "0.014"}
         assert src.units[0] == "reflectance" and src.tags()["software"] == "pfs2c2"
-    assert _listing(tmp_path) == ["out.tif"]
+    assert listing(tmp_path) == ["out.tif"]
 
 
 def _cog_checks(path: Path) -> None:
@@ -232,7 +208,7 @@ def test_geotiff_is_a_cog_with_overviews(tmp_path):
     np.testing.assert_array_equal(back, cube)
     assert back_meta.nodata is None  # a NaN nodata is reported as None (NaN pixels are invalid anyway)
     assert back_meta.replace(source=None) == meta
-    assert _listing(tmp_path) == ["big.tif"]
+    assert listing(tmp_path) == ["big.tif"]
 
 
 def test_small_geotiff_is_a_cog_and_rio_info_opens_it(tmp_path, cube, meta):
@@ -268,11 +244,11 @@ def test_block_written_geotiff_is_the_same_cog(tmp_path):
         for r0 in range(0, 530, step):
             for c0 in range(0, 700, step):
                 out.write(cube[:, r0 : r0 + step, c0 : c0 + step], r0, c0)
-        assert len(_listing(tmp_path)) == 1  # only the hidden part file while writing
+        assert len(listing(tmp_path)) == 1  # only the hidden part file while writing
     _cog_checks(out.path)
     whole = write_cube(tmp_path / "whole.tif", cube, meta)
     assert out.path.read_bytes() == whole.read_bytes()
-    assert _listing(tmp_path) == ["blocks.tif", "whole.tif"]
+    assert listing(tmp_path) == ["blocks.tif", "whole.tif"]
 
 
 def test_failed_cog_conversion_leaves_nothing(tmp_path, cube, meta, monkeypatch):
@@ -286,7 +262,7 @@ def test_failed_cog_conversion_leaves_nothing(tmp_path, cube, meta, monkeypatch)
     with pytest.raises(RuntimeError, match="simulated"):
         with open_cube_writer(tmp_path / "w.tif", cube.shape, meta) as out:
             out.write(cube, 0, 0)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 def test_envi_wavelengths_read_by_spectral(tmp_path, cube, meta):

@@ -23,15 +23,7 @@ from pfs2c2.io import (
 )
 from pfs2c2.io.formats import CUBE_FORMATS
 
-
-def _hwc(h: int = 4, w: int = 5, c: int = 3, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).random((h, w, c)).astype(np.float32)
-
-
-def _one_line(exc: pytest.ExceptionInfo) -> str:
-    msg = str(exc.value)
-    assert "\n" not in msg, msg
-    return msg
+from .conftest import one_line, random_hwc
 
 
 def test_import_is_lazy():
@@ -52,7 +44,7 @@ def test_format_table():
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError) as exc:
         read_cube(tmp_path / "nope.tif")
-    assert "nope.tif" in _one_line(exc)
+    assert "nope.tif" in one_line(exc)
     with pytest.raises(FileNotFoundError):
         read_cube(f"{tmp_path / 'nope.mat'}:VAR")
     with pytest.raises(FileNotFoundError):
@@ -67,12 +59,12 @@ def test_corrupt_file_one_line(tmp_path, name):
     p.write_bytes(b"this is not a raster \x00\x01\x02 garbage" * 20)
     with pytest.raises(ValueError) as exc:
         read_cube(p)
-    msg = _one_line(exc)
+    msg = one_line(exc)
     assert msg.startswith(f"cannot read {p}:"), msg
     assert len(msg) < 400
     with pytest.raises(ValueError) as exc:
         open_cube(p)
-    assert _one_line(exc) == msg
+    assert one_line(exc) == msg
 
 
 def test_unknown_extension_lists_supported(tmp_path):
@@ -80,7 +72,7 @@ def test_unknown_extension_lists_supported(tmp_path):
     p.write_bytes(b"1")
     with pytest.raises(ValueError) as exc:
         read_cube(p)
-    msg = _one_line(exc)
+    msg = one_line(exc)
     assert "cube.xyz" in msg and all(e in msg for e in SUPPORTED_EXTENSIONS)
     (tmp_path / "m.csv").write_text("1,2\n")
     with pytest.raises(ValueError, match="text tables hold 2-D matrices"):
@@ -89,12 +81,12 @@ def test_unknown_extension_lists_supported(tmp_path):
 
 def test_wavelengths_override(tmp_path):
     p = tmp_path / "c.npy"
-    np.save(p, _hwc(c=3))
+    np.save(p, random_hwc(c=3))
     _, meta = read_cube(p, wavelengths=[0.4, 0.5, 0.6])
     np.testing.assert_allclose(meta.wavelengths_nm, [400, 500, 600])
     with pytest.raises(ValueError) as exc:
         read_cube(p, wavelengths=[400, 500])
-    assert "2 wavelengths" in _one_line(exc) and "3 bands" in str(exc.value)
+    assert "2 wavelengths" in one_line(exc) and "3 bands" in str(exc.value)
     src = open_cube(p, wavelengths=[0.4, 0.5, 0.6])
     assert src.meta == meta and src.read()[1] == meta and src.window_meta((1, 1, 1, 1)) == meta
     with pytest.raises(ValueError, match="2 wavelengths given for a cube with 3 bands"):
@@ -126,7 +118,7 @@ def test_read_array_formats(tmp_path):
     np.save(tmp_path / "c.npy", np.zeros((2, 2, 2)))
     with pytest.raises(ValueError) as exc:
         read_array(tmp_path / "c.npy")
-    assert "read_cube" in _one_line(exc)
+    assert "read_cube" in one_line(exc)
     with pytest.raises(ValueError, match="non-numeric"):
         (tmp_path / "bad.csv").write_text("a,b\n1,x\n")
         read_array(tmp_path / "bad.csv")
@@ -170,11 +162,11 @@ def test_open_cube_equals_read_cube_for_every_format(tmp_path, ext):
 
 def test_open_cube_window_errors(tmp_path):
     p = tmp_path / "c.npy"
-    np.save(p, _hwc(h=4, w=5))
+    np.save(p, random_hwc(h=4, w=5))
     src = open_cube(p)
     with pytest.raises(ValueError) as exc:
         src.window_meta((0, 4, 1, 2))
-    assert _one_line(exc) == f"{p}: window (0, 4, 1, 2) (row_off, col_off, height, width) is outside the 4 x 5 image"
+    assert one_line(exc) == f"{p}: window (0, 4, 1, 2) (row_off, col_off, height, width) is outside the 4 x 5 image"
     with pytest.raises(ValueError, match="window must be"):
         src.window_meta("top-left")
     with pytest.raises(ValueError, match="outside"):

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from pfs2c2.io import atomic as atomic_mod
 from pfs2c2.io import read_array, read_matrix_csv, split_line, to_float, write_matrix_csv
 
-WL = np.array([445.0, 480.5, 552.0, 610.0, 655.3, 700.0])
-
-
-def _listing(d: Path) -> list[str]:
-    return sorted(os.listdir(d))
+from .conftest import WL, listing
 
 
 def test_split_line_and_to_float():
@@ -57,7 +50,7 @@ def test_write_matrix_csv(tmp_path, monkeypatch):
     monkeypatch.setattr(atomic_mod.os, "replace", bad_replace)
     with pytest.raises(OSError):
         write_matrix_csv(tmp_path / "new.csv", srf)
-    assert _listing(tmp_path) == ["psf.csv", "srf.csv"]
+    assert listing(tmp_path) == ["psf.csv", "srf.csv"]
 
 
 def test_read_matrix_csv_errors(tmp_path):

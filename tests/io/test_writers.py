@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.io
@@ -12,30 +9,12 @@ import scipy.io
 from pfs2c2.io import (
     WINDOWED_EXTENSIONS,
     WRITE_EXTENSIONS,
-    RasterMeta,
     open_cube_writer,
     read_cube,
     write_cube,
 )
 
-CRS = "EPSG:32633"
-TRANSFORM = (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)
-WL = np.array([445.0, 480.5, 552.0, 610.0, 655.3, 700.0])
-FWHM = np.array([10.0, 11.0, 12.0, 13.0, 14.0, 15.0])
-
-
-@pytest.fixture
-def cube() -> np.ndarray:
-    return np.random.default_rng(3).random((6, 7, 9)).astype(np.float32)
-
-
-@pytest.fixture
-def meta() -> RasterMeta:
-    return RasterMeta(crs=CRS, transform=TRANSFORM, wavelengths_nm=WL, fwhm_nm=FWHM, nodata=-9999.0)
-
-
-def _listing(d: Path) -> list[str]:
-    return sorted(os.listdir(d))
+from .conftest import CRS, FWHM, TRANSFORM, WL, listing
 
 
 def test_extension_tables():
@@ -67,7 +46,7 @@ def test_round_trip(tmp_path, cube, meta, ext):
     assert m.scale is None and m.offset is None
     # nothing but the outputs is left in the directory
     expected = {".hdr": ["fused.hdr", "fused.img"], ".img": ["fused.hdr", "fused.img"]}
-    assert _listing(tmp_path) == expected.get(ext, [f"fused{ext}"])
+    assert listing(tmp_path) == expected.get(ext, [f"fused{ext}"])
 
 
 def test_round_trip_without_metadata_and_torch_input(tmp_path, cube):
@@ -134,7 +113,7 @@ def test_bad_inputs(tmp_path, cube, meta):
     (tmp_path / "file").write_text("")
     with pytest.raises(ValueError, match="is a file, not a directory"):
         write_cube(tmp_path / "file" / "o.npy", cube)
-    assert _listing(tmp_path) == ["file"]
+    assert listing(tmp_path) == ["file"]
 
 
 def _boom(*args, **kwargs):
@@ -150,7 +129,7 @@ def test_failed_mat_and_h5_write_leaves_nothing(tmp_path, cube, meta, monkeypatc
     monkeypatch.setattr(h5py.Group, "create_dataset", _boom)
     with pytest.raises(RuntimeError):
         write_cube(tmp_path / "o.h5", cube, meta)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +150,7 @@ def test_cube_writer_blocks_equal_write_cube(tmp_path, cube, meta, ext):
     np.testing.assert_array_equal(back, want)
     assert m.replace(source=None) == want_meta.replace(source=None)
     names = [f"w{ext}", f"whole{ext}"] if ext != ".hdr" else ["w.hdr", "w.img", "whole.hdr", "whole.img"]
-    assert _listing(tmp_path) == sorted(names)
+    assert listing(tmp_path) == sorted(names)
 
 
 def test_cube_writer_refusals_and_abort(tmp_path, cube, meta):
@@ -187,7 +166,7 @@ def test_cube_writer_refusals_and_abort(tmp_path, cube, meta):
                 out.write(cube[:, :3, :3], 6, 0)
             out.write(cube[:, :3, :3], 0, 0)
             raise RuntimeError("simulated")
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 def test_geotiff_cube_writer_abort_leaves_nothing(tmp_path, cube, meta):
@@ -195,7 +174,7 @@ def test_geotiff_cube_writer_abort_leaves_nothing(tmp_path, cube, meta):
     with pytest.raises(RuntimeError, match="simulated"):
         with open_cube_writer(tmp_path / "o.tif", cube.shape, meta) as out:
             out.write(cube[:, :3, :3], 0, 0)
-            hidden = _listing(tmp_path)
+            hidden = listing(tmp_path)
             assert len(hidden) == 1 and hidden[0].startswith(".o.") and hidden[0].endswith(".part.tif")
             raise RuntimeError("simulated")
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []

@@ -7,10 +7,7 @@ import pytest
 
 from pfs2c2.sensors import BAND_CENTRES, load_response_csv
 
-from ..conftest import DATA
-
-SRF_DIR = DATA / "srf" / "sensors"
-needs_data = pytest.mark.skipif(not SRF_DIR.is_dir(), reason=f"shared data not found at {DATA}")
+from .conftest import SRF_DIR, needs_data
 
 
 def _half_max(wl: np.ndarray, r: np.ndarray) -> tuple[float, float]:

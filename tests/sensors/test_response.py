@@ -19,12 +19,7 @@ from pfs2c2.sensors import (
     sensor_response,
 )
 
-from ..conftest import DATA
-
-SRF_DIR = DATA / "srf" / "sensors"
-needs_data = pytest.mark.skipif(not SRF_DIR.is_dir(), reason=f"shared data not found at {DATA}")
-
-ROSIS_102 = np.linspace(430.0, 860.0, 102)  # the Pavia ROSIS grid: 102 bands evenly over 430-860 nm
+from .conftest import ROSIS_102, SRF_DIR, needs_data
 
 
 @needs_data
@@ -101,23 +96,23 @@ def test_unknown_sensor_lists_names() -> None:
         load_srf("not-a-sensor", ROSIS_102)
 
 
-def test_load_response_csv_malformed(tmp_path: Path) -> None:
-    no_header = tmp_path / "a.csv"
-    no_header.write_text("400,0.1\n410,0.2\n")
-    with pytest.raises(ValueError, match="no header row.*expected a CSV"):
-        load_response_csv(no_header)
-    ragged = tmp_path / "b.csv"
-    ragged.write_text("wavelength_nm,x,y\n400,0.1,0.2\n410,0.2\n")
-    with pytest.raises(ValueError, match="line 3 has 2 columns"):
-        load_response_csv(ragged)
-    text = tmp_path / "c.csv"
-    text.write_text("wavelength_nm,x\n400,0.1\n410,high\n")
-    with pytest.raises(ValueError, match="non-numeric"):
-        load_response_csv(text)
-    unsorted = tmp_path / "d.csv"
-    unsorted.write_text("wavelength_nm,x\n410,0.1\n400,0.2\n")
-    with pytest.raises(ValueError, match="strictly increasing"):
-        load_response_csv(unsorted)
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        pytest.param("400,0.1\n410,0.2\n", "no header row.*expected a CSV", id="no_header"),
+        pytest.param("wavelength_nm,x,y\n400,0.1,0.2\n410,0.2\n", "line 3 has 2 columns", id="ragged"),
+        pytest.param("wavelength_nm,x\n400,0.1\n410,high\n", "non-numeric", id="text"),
+        pytest.param("wavelength_nm,x\n410,0.1\n400,0.2\n", "strictly increasing", id="unsorted"),
+    ],
+)
+def test_load_response_csv_malformed(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=words):
+        load_response_csv(path)
+
+
+def test_load_response_csv_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_response_csv(tmp_path / "missing.csv")
     micro = tmp_path / "e.csv"

@@ -19,11 +19,7 @@ from pfs2c2.sensors import (
 )
 
 from ..conftest import DATA
-
-SRF_DIR = DATA / "srf" / "sensors"
-needs_data = pytest.mark.skipif(not SRF_DIR.is_dir(), reason=f"shared data not found at {DATA}")
-
-ROSIS_102 = np.linspace(430.0, 860.0, 102)  # the Pavia ROSIS grid: 102 bands evenly over 430-860 nm
+from .conftest import ROSIS_102, SRF_DIR, needs_data
 
 
 def _weighted_centres(srf: np.ndarray, wl: np.ndarray) -> np.ndarray:

@@ -10,9 +10,7 @@ import pytest
 from pfs2c2.sensors import parse_wavelengths
 
 from ..conftest import DATA
-
-SRF_DIR = DATA / "srf" / "sensors"
-needs_data = pytest.mark.skipif(not SRF_DIR.is_dir(), reason=f"shared data not found at {DATA}")
+from .conftest import needs_data
 
 
 def test_parse_wavelengths(tmp_path: Path) -> None:

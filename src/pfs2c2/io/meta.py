@@ -30,7 +30,7 @@ import numpy as np
 
 from .._checks import check_band_field, check_finite_field, check_fwhm_count, check_transform, check_wavelength_list
 
-__all__ = ["RasterMeta", "wavelengths_to_nm", "wavelength_unit_factor", "MICROMETRE_THRESHOLD"]
+__all__ = ["RasterMeta", "wavelengths_to_nm", "wavelength_unit_factor", "crs_string", "MICROMETRE_THRESHOLD"]
 
 #: Wavelength arrays whose maximum is below this value are taken as micrometres and converted to nm.
 MICROMETRE_THRESHOLD = 30.0
@@ -86,6 +86,17 @@ def wavelengths_to_nm(values: Sequence[float] | np.ndarray, units: str | None = 
     if factor is None:
         factor = 1000.0 if float(np.max(np.abs(wl))) < MICROMETRE_THRESHOLD else 1.0
     return wl * factor
+
+
+def crs_string(crs: Any) -> str | None:
+    """A rasterio CRS as the ``crs`` of a :class:`RasterMeta`: ``"EPSG:<code>"``, else WKT; ``None`` for none."""
+    if crs is None:
+        return None
+    try:
+        epsg = crs.to_epsg()
+    except Exception:  # pyproj/GDAL lookups may fail on exotic CRS
+        epsg = None
+    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
 def _opt_array(name: str, value: Any) -> np.ndarray | None:

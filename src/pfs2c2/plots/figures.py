@@ -45,6 +45,23 @@ if TYPE_CHECKING:
 __all__ = ["error_maps", "loss_curves", "per_band_metrics", "psf_figure", "quicklooks", "spectra", "srf_figure"]
 
 
+def scene_cubes(
+    lr_hsi: Any, hr_msi: Any, fused: Any, reference: Any | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The LR-HSI ``(C, h, w)``, HR-MSI ``(c, H, W)``, fused and reference ``(C, H, W)`` (or ``None``) as
+    float arrays, refused unless their shapes make one scene.
+
+    Raises:
+        InputError: a cube that is not 3-D numeric, or shapes that do not fit together.
+    """
+    lr = as_float_cube(lr_hsi, "lr_hsi")
+    msi = as_float_cube(hr_msi, "hr_msi")
+    fu = as_float_cube(fused, "fused")
+    ref = None if reference is None else as_float_cube(reference, "reference")
+    check_scene(lr, msi, fu, ref)
+    return lr, msi, fu, ref
+
+
 def quicklooks(
     lr_hsi: Any,
     hr_msi: Any,
@@ -71,11 +88,7 @@ def quicklooks(
     Returns:
         Figure with 3 image axes (4 with a reference).
     """
-    lr = as_float_cube(lr_hsi, "lr_hsi")
-    msi = as_float_cube(hr_msi, "hr_msi")
-    fu = as_float_cube(fused, "fused")
-    ref = None if reference is None else as_float_cube(reference, "reference")
-    check_scene(lr, msi, fu, ref)
+    lr, msi, fu, ref = scene_cubes(lr_hsi, hr_msi, fused, reference)
     n_bands, height, width = fu.shape
     hb = rgb_bands(hsi_wavelengths, n_bands)
     mb = msi_rgb_bands(msi_wavelengths, msi.shape[0])

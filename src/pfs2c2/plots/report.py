@@ -15,14 +15,22 @@ from .._checks import (
     as_float_cube,
     check_band_centres,
     check_report_outputs,
-    check_scene,
     integer_ratio,
 )
 from ..io import atomic_write
 from ..metrics.maps import band_rmse_psnr, rmse_map, sam_map
 from .colour import msi_rgb_bands, rgb_bands, stretch_limits, true_colour
 from .draw import draw_psf, draw_srf, history_by_stage, log_y, new_figure, panel_size, show_map, show_rgb
-from .figures import error_maps, loss_curves, per_band_metrics, psf_figure, quicklooks, spectra, srf_figure
+from .figures import (
+    error_maps,
+    loss_curves,
+    per_band_metrics,
+    psf_figure,
+    quicklooks,
+    scene_cubes,
+    spectra,
+    srf_figure,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -81,11 +89,7 @@ def report_figure(
     Returns:
         Figure with 6 main axes (plus colorbars).
     """
-    lr = as_float_cube(lr_hsi, "lr_hsi")
-    msi = as_float_cube(hr_msi, "hr_msi")
-    fu = as_float_cube(fused, "fused")
-    ref = None if reference is None else as_float_cube(reference, "reference")
-    check_scene(lr, msi, fu, ref)
+    lr, msi, fu, ref = scene_cubes(lr_hsi, hr_msi, fused, reference)
     n_bands, height, width = fu.shape
     p = as_float_array(psf)
     s = as_float_array(srf)

@@ -52,6 +52,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from ..io import RasterMeta
+from ..io.meta import crs_string
 from ._enmap_files import (
     PRODUCT_ID,
     RASTER_EXTENSIONS,
@@ -197,16 +198,6 @@ def _open_raster(source: EnmapSource, f: EnmapFile) -> Any:
         ) from None
 
 
-def _crs_string(crs: Any) -> str | None:
-    if crs is None:
-        return None
-    try:
-        epsg = crs.to_epsg()
-    except Exception:  # pyproj/GDAL lookups may fail on exotic CRS
-        epsg = None
-    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
-
-
 @dataclass
 class _Spectral:
     cube: np.ndarray  # float32 (n, H, W), NaN where fill
@@ -227,7 +218,7 @@ def _read_spectral(source: EnmapSource, image: EnmapFile, md: _Metadata) -> _Spe
                 "the files come from different products or one is damaged; download the whole product again"
             )
         fill = float(ds.nodata) if ds.nodata is not None else NODATA
-        crs = _crs_string(ds.crs)
+        crs = crs_string(ds.crs)
         transform: tuple[float, ...] | None = tuple(ds.transform)[:6]
         if crs is None and ds.transform.is_identity:
             transform = None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._common import parse_float_list
-from ..meta import wavelength_unit_factor
+from ..meta import crs_string, wavelength_unit_factor
 from ._shared import band_names, fwhm_nm, wl_nm
 
 __all__ = ["rasterio_info"]
@@ -24,16 +24,6 @@ _WL_LABEL_RE = re.compile(
     r"([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(nm|nanometers?|um|µm|μm|micrometers?|microns?)\b",
     re.IGNORECASE,
 )
-
-
-def _crs_string(crs: Any) -> str | None:
-    if crs is None:
-        return None
-    try:
-        epsg = crs.to_epsg()
-    except Exception:  # pyproj/GDAL lookups may fail on exotic CRS
-        epsg = None
-    return f"EPSG:{epsg}" if epsg else crs.to_wkt()
 
 
 def _wavelengths(src: Any, tags: dict[str, str], envi: dict[str, str]) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -98,7 +88,7 @@ def rasterio_info(src: Any) -> dict[str, Any]:
             scales = np.full(n, 1.0 / rsf[0])
 
     # --- grid
-    crs = _crs_string(src.crs)
+    crs = crs_string(src.crs)
     t = src.transform
     transform: tuple[float, ...] | None = tuple(t)[:6]
     if crs is None and t.is_identity:

@@ -25,8 +25,6 @@ rasterio is imported only inside these functions.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ import numpy as np
 from .._common import import_rasterio
 from ..atomic import remove_quietly
 from ..meta import RasterMeta
-from .raster import band_labels, fmt_number, rasterio_profile
+from .raster import GdalBlockSink, band_labels, fmt_number, gdal_write_env, rasterio_profile
 
 __all__ = [
     "COG_BLOCK",
@@ -88,6 +86,18 @@ def part_name(tmp: Path) -> Path:
     return tmp.with_name(tmp.stem + ".part.tif")
 
 
+def _tiled_layout(block: int) -> dict[str, Any]:
+    """GDAL creation options of a tiled, band-interleaved GeoTIFF with ``block`` x ``block`` tiles."""
+    return {
+        "driver": "GTiff",
+        "tiled": True,
+        "blockxsize": block,
+        "blockysize": block,
+        "interleave": "band",
+        "bigtiff": "IF_SAFER",
+    }
+
+
 def _compression(dtype: str) -> dict[str, Any]:
     return {"compress": "deflate", "predictor": 3 if np.dtype(dtype).kind == "f" else 2}
 
@@ -120,7 +130,7 @@ def _tif_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
     dst.update_tags(**ds_tags)
 
 
-class CogBlockSink:
+class CogBlockSink(GdalBlockSink):
     """A COG open for writing block by block (used by :class:`pfs2c2.io.CubeWriter` and :func:`write_tif`).
 
     Args:
@@ -149,42 +159,17 @@ class CogBlockSink:
         self.cache_bytes = int(cache_bytes)
         self.colorinterp = colorinterp
         self._rasterio = import_rasterio(final, "writing GeoTIFF")
-        from rasterio.errors import NotGeoreferencedWarning
 
         c, h, w = shape
         prof = rasterio_profile(shape, meta)
         if meta.nodata is None and np.dtype(dtype).kind == "f":
             prof["nodata"] = float("nan")
         block = _part_block(h, w)
-        prof.update(
-            driver="GTiff",
-            dtype=dtype,
-            tiled=True,
-            blockxsize=block,
-            blockysize=block,
-            interleave="band",
-            bigtiff="IF_SAFER",
-            **_compression(dtype),
-        )
+        prof.update(**_tiled_layout(block), dtype=dtype, **_compression(dtype))
         if colorinterp is not None and tuple(colorinterp) == ("red", "green", "blue"):
             prof["photometric"] = "RGB"
         self.profile = prof
-        self._stack: contextlib.ExitStack | None = contextlib.ExitStack()
-        try:
-            self._stack.enter_context(warnings.catch_warnings())
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            self._stack.enter_context(self._rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=self.cache_bytes))
-            self._dst = self._stack.enter_context(self._rasterio.open(self.part, "w", **prof))
-        except BaseException:
-            self.abort()
-            raise
-
-    def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
-        """Write a ``(C, h, w)`` block at ``(row_off, col_off)``."""
-        from rasterio.windows import Window as RWindow
-
-        bh, bw = arr.shape[1:]
-        self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+        self._open(self._rasterio, self.part, prof, self.cache_bytes)
 
     def finish(self) -> None:
         """Write the metadata, build the overviews, close the part file and copy it as a COG to ``tmp``."""
@@ -198,41 +183,19 @@ class CogBlockSink:
         factors = overview_factors(h, w, block)
         if factors:
             self._dst.build_overviews(factors, Resampling.average)
-        assert self._stack is not None
-        self._stack.close()
-        self._stack = None
+        self._close()
         options = {k: v for k, v in self.profile.items() if k in ("compress", "predictor", "photometric")}
         try:
-            with warnings.catch_warnings():
-                from rasterio.errors import NotGeoreferencedWarning
+            with gdal_write_env(self._rasterio, self.cache_bytes):
+                from rasterio.shutil import copy as gdal_copy
 
-                warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                with self._rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=self.cache_bytes):
-                    from rasterio.shutil import copy as gdal_copy
-
-                    gdal_copy(
-                        self.part,
-                        self.tmp,
-                        driver="GTiff",
-                        copy_src_overviews=True,
-                        tiled=True,
-                        blockxsize=block,
-                        blockysize=block,
-                        interleave="band",
-                        bigtiff="IF_SAFER",
-                        **options,
-                    )
+                gdal_copy(self.part, self.tmp, copy_src_overviews=True, **_tiled_layout(block), **options)
         finally:
             remove_quietly(self.part)
 
     def abort(self) -> None:
         """Close and delete the part file without finishing (best effort); ``tmp`` is the caller's."""
-        try:
-            if self._stack is not None:
-                self._stack.close()
-        except Exception:
-            pass
-        self._stack = None
+        self._close_quietly()
         remove_quietly(self.part)
         remove_quietly(Path(str(self.part) + ".aux.xml"))
         remove_quietly(Path(str(self.part) + ".ovr"))

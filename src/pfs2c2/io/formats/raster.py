@@ -48,6 +48,8 @@ __all__ = [
     "default_bands",
     "gdal_cache",
     "write_envi",
+    "gdal_write_env",
+    "GdalBlockSink",
     "RasterBlockSink",
     "open_envi_blocks",
     "rasterio_profile",
@@ -253,18 +255,29 @@ def _envi_profile(shape: tuple[int, int, int], meta: RasterMeta) -> dict[str, An
     return prof
 
 
+@contextlib.contextmanager
+def gdal_write_env(rasterio: Any, cache_bytes: int | None = None) -> Iterator[None]:
+    """Ignore ``NotGeoreferencedWarning`` and run GDAL without ``.aux.xml`` files (``GDAL_PAM_ENABLED=NO``),
+    its block cache limited to ``cache_bytes`` when given: the environment every raster write runs in."""
+    from rasterio.errors import NotGeoreferencedWarning
+
+    options: dict[str, Any] = {"GDAL_PAM_ENABLED": "NO"}
+    if cache_bytes is not None:
+        options["GDAL_CACHEMAX"] = cache_bytes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.Env(**options):
+            yield
+
+
 def write_envi(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> None:
     """Write ``cube`` as ENVI BSQ float32: ``tmp`` and its ``.hdr`` (the header names ``final``)."""
     c, _, _ = cube.shape
     prof = _envi_profile(cube.shape, meta)
     rasterio = import_rasterio(final, "writing ENVI")
-    from rasterio.errors import NotGeoreferencedWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(tmp, "w", **prof) as dst:
-            dst.write(cube)
-            _envi_metadata(dst, meta, c)
+    with gdal_write_env(rasterio), rasterio.open(tmp, "w", **prof) as dst:
+        dst.write(cube)
+        _envi_metadata(dst, meta, c)
     _envi_fix_header(tmp, final)
 
 
@@ -307,7 +320,54 @@ def open_envi_blocks(
     return RasterBlockSink(tmp, final, shape, meta, "envi", cache_bytes)
 
 
-class RasterBlockSink:
+class GdalBlockSink:
+    """What the rasterio block sinks share: the dataset open for writing, block writes, closing.
+
+    The dataset is opened by :meth:`_open` inside an exit stack that also holds :func:`gdal_write_env`;
+    closing the stack closes both.
+    """
+
+    _stack: contextlib.ExitStack | None
+    _dst: Any
+
+    def _open(self, rasterio: Any, path: Path, profile: dict[str, Any], cache_bytes: int) -> None:
+        """Open ``path`` for writing with ``profile``; on failure :meth:`abort` and re-raise."""
+        self._stack = contextlib.ExitStack()
+        try:
+            self._stack.enter_context(gdal_write_env(rasterio, cache_bytes))
+            self._dst = self._stack.enter_context(rasterio.open(path, "w", **profile))
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
+        """Write a ``(C, h, w)`` block at ``(row_off, col_off)``."""
+        from rasterio.windows import Window as RWindow
+
+        bh, bw = arr.shape[1:]
+        self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+
+    def _close(self) -> None:
+        """Close the dataset and its environment."""
+        assert self._stack is not None
+        self._stack.close()
+        self._stack = None
+
+    def _close_quietly(self) -> None:
+        """:meth:`_close` without errors, if still open (best effort)."""
+        try:
+            if self._stack is not None:
+                self._stack.close()
+        except Exception:
+            pass
+        self._stack = None
+
+    def abort(self) -> None:
+        """Close the file without finishing it (best effort)."""
+        self._close_quietly()
+
+
+class RasterBlockSink(GdalBlockSink):
     """An ENVI file open for writing block by block (used by :class:`pfs2c2.io.CubeWriter`).
 
     Same profile and metadata as :func:`write_envi`; GDAL's block cache is limited to ``cache_bytes``
@@ -321,39 +381,10 @@ class RasterBlockSink:
             raise ValueError(f"RasterBlockSink writes ENVI files, not {kind!r} (GeoTIFF: formats.cog)")
         self.tmp, self.final, self.shape, self.meta, self.kind = tmp, final, shape, meta, kind
         rasterio = import_rasterio(final, "writing ENVI")
-        from rasterio.errors import NotGeoreferencedWarning
-
-        prof = _envi_profile(shape, meta)
-        self._stack: contextlib.ExitStack | None = contextlib.ExitStack()
-        try:
-            self._stack.enter_context(warnings.catch_warnings())
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            self._stack.enter_context(rasterio.Env(GDAL_PAM_ENABLED="NO", GDAL_CACHEMAX=cache_bytes))
-            self._dst = self._stack.enter_context(rasterio.open(tmp, "w", **prof))
-        except BaseException:
-            self.abort()
-            raise
-
-    def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
-        """Write a float32 ``(C, h, w)`` block at ``(row_off, col_off)``."""
-        from rasterio.windows import Window as RWindow
-
-        bh, bw = arr.shape[1:]
-        self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+        self._open(rasterio, tmp, _envi_profile(shape, meta), cache_bytes)
 
     def finish(self) -> None:
         """Write the metadata, close the file and fix the ENVI header."""
         _envi_metadata(self._dst, self.meta, self.shape[0])
-        assert self._stack is not None
-        self._stack.close()
-        self._stack = None
+        self._close()
         _envi_fix_header(self.tmp, self.final)
-
-    def abort(self) -> None:
-        """Close the file without finishing it (best effort)."""
-        try:
-            if self._stack is not None:
-                self._stack.close()
-        except Exception:
-            pass
-        self._stack = None
