@@ -198,3 +198,51 @@ def test_absolute_spec(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert runs.absolute_spec(str(tmp_path / "x")) == str(tmp_path / "x")
+
+
+def test_read_inputs_of_products_gives_masks_operators_and_the_record(tmp_path):
+    from .products.make_enmap import ORIGIN, make_enmap
+    from .products.make_sentinel2 import make_sentinel2
+
+    enmap = make_enmap(tmp_path / "e", size=(18, 22), bands=60)
+    s2 = make_sentinel2(tmp_path / "s", size=(54, 66), origin=ORIGIN)
+    pair = runs.read_inputs(enmap, s2)
+    assert pair.hsi.shape == (60, 18, 22) and pair.msi.shape == (4, 54, 66) and pair.ratio == 3
+    assert pair.mask_nonfinite and pair.products == ["enmap L2A", "sentinel2a L2A"] and pair.alignment is None
+    assert not pair.msi_mask[4:8, 4:10].any() and pair.msi_mask.mean() > 0.9  # the tile's clouds
+    assert not pair.hsi_mask[0, 0] and pair.hsi_mask.mean() > 0.8  # EnMAP's background corner
+    specs = runs.product_operator_specs(pair, {"srf": None, "srf_support": None, "bands": None})
+    assert specs["srf_support"] == "sentinel2a" and specs["bands"] == "B2,B3,B4,B8"
+    assert runs.product_operator_specs(pair, {"srf_support": "x.csv"})["srf_support"] == "x.csv"
+    ops = runs.resolve_operators(pair.hsi_meta, pair.msi_meta, 60, **specs)
+    assert ops.srf_support.shape == (60, 4) and ops.wavelengths[0] == pytest.approx(420.0)
+    fused = np.ones((60, 54, 66), np.float32)
+    masked = runs.masked_output(pair, fused)
+    assert np.isnan(masked[:, 4:8, 4:10]).all() and np.isnan(masked[:, 0, 0]).all()  # MSI clouds, HSI fill
+    record = runs.masks_record(pair, masked)
+    assert record["msi"]["layers"]["cloud"] > 0 and record["hsi"]["product"] == "enmap L2A"
+    assert record["output"]["masked"] == pytest.approx(np.isnan(masked[0]).mean())
+    plain = runs.read_pair(enmap, s2)  # the five fields, as for files
+    assert plain.hsi.shape == pair.hsi.shape and plain.ratio == 3
+    assert runs.aligned_config(FusionConfig(), pair, psf_known=False) == FusionConfig()  # nothing moved
+
+
+def test_read_inputs_of_files_is_read_pair_and_align_fixes_a_shift(geo_pair, tmp_path):
+    pair = runs.read_inputs(geo_pair / "hsi.tif", geo_pair / "msi.tif", saturation=0.5)
+    old = runs.read_file_pair(geo_pair / "hsi.tif", geo_pair / "msi.tif")
+    np.testing.assert_array_equal(pair.msi, old.msi)
+    assert not pair.mask_nonfinite and pair.alignment is None
+    from pfs2c2.masks import valid_pixels
+
+    np.testing.assert_array_equal(pair.hsi_mask, valid_pixels(old.hsi, None, 0.5))
+    cube, meta = old.msi, old.msi_meta
+    shifted = meta.replace(transform=(10.0, 0.0, 500004.0, 0.0, -10.0, 4800000.0))
+    write_cube(tmp_path / "shifted.tif", cube, shifted)
+    with pytest.raises(InputError, match="or pass --align"):
+        runs.read_inputs(geo_pair / "hsi.tif", tmp_path / "shifted.tif")
+    aligned = runs.read_inputs(geo_pair / "hsi.tif", tmp_path / "shifted.tif", align=True)
+    assert aligned.alignment is not None and aligned.alignment["ratio"] == 3 and aligned.mask_nonfinite
+    config = runs.aligned_config(FusionConfig(), aligned, psf_known=False)
+    assert config.psf_size == aligned.alignment["psf_size"]
+    record = runs.align_inputs(geo_pair / "hsi.tif", tmp_path / "shifted.tif", tmp_path / "a.tif", tmp_path / "b.tif")
+    assert record["ratio"] == 3 and (tmp_path / "a.tif").exists() and (tmp_path / "b.tif").exists()

@@ -91,12 +91,12 @@ def scl_layer(shape20: tuple[int, int], clouds: Literal["none", "some", "all"] =
     return scl
 
 
-def _write_jp2(path: Path, data: np.ndarray, res: int, georef: bool) -> None:
+def _write_jp2(path: Path, data: np.ndarray, res: int, georef: bool, origin: tuple[float, float] = ORIGIN) -> None:
     import rasterio
     from affine import Affine
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid = {"crs": CRS, "transform": Affine(res, 0.0, ORIGIN[0], 0.0, -res, ORIGIN[1])} if georef else {}
+    grid = {"crs": CRS, "transform": Affine(res, 0.0, origin[0], 0.0, -res, origin[1])} if georef else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)  # georef=False on purpose
         dst = rasterio.open(
@@ -184,12 +184,12 @@ def _product_xml(*, level: str, baseline: str, spacecraft: str, date: str, uri: 
 """
 
 
-def _tile_xml(size: tuple[int, int]) -> str:
+def _tile_xml(size: tuple[int, int], origin: tuple[float, float] = ORIGIN) -> str:
     h, w = size
     geo = "\n".join(
         f'      <Size resolution="{r}"><NROWS>{h * 10 // r}</NROWS><NCOLS>{w * 10 // r}</NCOLS></Size>' for r in (10, 20)
     ) + "\n" + "\n".join(
-        f'      <Geoposition resolution="{r}"><ULX>{ORIGIN[0]:.0f}</ULX><ULY>{ORIGIN[1]:.0f}</ULY>'
+        f'      <Geoposition resolution="{r}"><ULX>{origin[0]:.0f}</ULX><ULY>{origin[1]:.0f}</ULY>'
         f"<XDIM>{r}</XDIM><YDIM>-{r}</YDIM></Geoposition>"
         for r in (10, 20)
     )  # fmt: skip
@@ -217,13 +217,15 @@ def make_sentinel2(
     missing_xml: bool = False,
     spacecraft: Literal["S2A", "S2B"] = "S2A",
     georef: bool = True,
+    origin: tuple[float, float] = ORIGIN,
 ) -> Path:
     """Write the product into ``folder``; return the ``.SAFE`` folder (or the ``.zip`` with ``zip=True``).
 
     ``size`` is the 10 m grid ``(H, W)`` (even, at least 20 x 20 for ``clouds="some"``); the 20 m files are
     half that. ``level="L1C"`` writes a Level-1C product (MTD_MSIL1C.xml, name MSIL1C) to be refused;
     ``missing_xml`` leaves MTD_MSIL2A.xml out; ``georef=False`` writes JP2 files without a grid (the
-    grid is then only in MTD_TL.xml).
+    grid is then only in MTD_TL.xml). ``origin`` is the upper-left corner ``(x, y)`` in UTM 32N (default
+    :data:`ORIGIN`), to place the tile under another fixture.
     """
     h, w = size
     if h % 2 or w % 2:
@@ -246,13 +248,13 @@ def make_sentinel2(
             dn = np.round(true_reflectance(band, shape) * QUANTIFICATION).astype(np.int64) - offset
             dn[nodata] = 0
             name = f"{granule}/IMG_DATA/R{res}m/{TILE}_{date}_{band}_{res}m"
-            _write_jp2(root / f"{name}.jp2", dn.astype(np.uint16), res, georef)
+            _write_jp2(root / f"{name}.jp2", dn.astype(np.uint16), res, georef, origin)
             images.append(name)
     if lvl == "L2A":
         name = f"{granule}/IMG_DATA/R20m/{TILE}_{date}_SCL_20m"
-        _write_jp2(root / f"{name}.jp2", scl, 20, georef)
+        _write_jp2(root / f"{name}.jp2", scl, 20, georef, origin)
         images.append(name)
-    (root / granule / "MTD_TL.xml").write_text(_tile_xml(size), encoding="utf-8")
+    (root / granule / "MTD_TL.xml").write_text(_tile_xml(size, origin), encoding="utf-8")
     if not missing_xml:
         xml = _product_xml(level=lvl, baseline=baseline, spacecraft=spacecraft, date=date, uri=uri, images=images)
         (root / f"MTD_MSI{lvl}.xml").write_text(xml, encoding="utf-8")

@@ -188,6 +188,14 @@ from .plots import (
     check_stretch_limits,
     plot_ratio,
 )
+from .products import (
+    ALIGN_HINT,
+    check_msi_bands_option,
+    check_product_role,
+    check_untiled_inputs,
+    check_valid_overlap,
+    parse_band_list,
+)
 from .ratio import check_ratio, infer_ratio, integer_ratio, ratio_from_shapes
 from .runs import (
     check_evaluate_inputs,
@@ -253,6 +261,12 @@ from .tiling import (
 from .wavelengths import MAX_BACKWARD_STEPS, check_hsi_wavelengths, check_increasing_wavelengths
 
 __all__ = [
+    "ALIGN_HINT",
+    "check_msi_bands_option",
+    "check_product_role",
+    "check_untiled_inputs",
+    "check_valid_overlap",
+    "parse_band_list",
     "check_dataarray_pair",
     "CONSTANT_RTOL",
     "MAX_BACKWARD_STEPS",

@@ -16,6 +16,7 @@ from .options import (
     mask_options,
     overwrite_option,
     preset_option,
+    product_options,
     resume_option,
     seed_option,
 )
@@ -25,15 +26,20 @@ from .terminal import StageProgress, echo_err, format_metrics, note, warn
 if TYPE_CHECKING:
     from ..config import FusionConfig, RunOptions
     from ..fusion import FusionResult
+    from ..io import RasterMeta
     from ..runs import RunInputs, Sidecars
     from ..tiling import SceneInputs
 
 
 @click.command()
 @click.option(
-    "--hsi", "hsi_spec", required=True, help="LR-HSI file (.npy/.mat (H, W, C), GeoTIFF, ENVI, HDF5; FILE.mat:VAR)."
+    "--hsi",
+    "hsi_spec",
+    required=True,
+    help="LR-HSI file (.npy/.mat (H, W, C), GeoTIFF, ENVI, HDF5; FILE.mat:VAR) or product (EnMAP L2A folder/.zip, "
+    "PRISMA L2D .he5, EMIT L2A .nc).",
 )
-@click.option("--msi", "msi_spec", required=True, help="HR-MSI file, same formats.")
+@click.option("--msi", "msi_spec", required=True, help="HR-MSI file, same formats, or a Sentinel-2 L2A .SAFE/.zip.")
 @click.option(
     "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Fused cube; format from the extension."
 )
@@ -62,6 +68,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="First run the reduced-resolution check (fuse the inputs degraded by the ratio, compare with the LR-HSI).",
 )
+@product_options
 @click.option("--no-plots", is_flag=True, help="Do not write the report PNGs.")
 @tiling_option_group
 @click.option(
@@ -109,6 +116,7 @@ def fuse(
 
     specs = {k: options.pop(v) for k, v in _SPEC_OPTIONS.items()}
     masks = {"mask_nonfinite": options.pop("mask_nan"), "saturation": options.pop("saturation")}
+    extras = {k: options.pop(k) for k in ("msi_bands", "align", "out_bands", "rgb")}
     tiling = options  # tile_size, overlap, max_memory, workers, scheduler, per_tile_operators
     with user_errors():
         out = Path(out_path)
@@ -116,10 +124,12 @@ def fuse(
         pngs = [] if no_plots else [out.with_name("report.png")]
         checkpoint = runs.checkpoint_path(out)
         overwrite = runs.may_replace_outputs(out, resume=resume, overwrite=overwrite)
-        check_not_existing([out, *sidecars.paths(), *pngs], overwrite)
+        rgb = [Path(extras["rgb"])] if extras["rgb"] else []
+        check_not_existing([out, *sidecars.paths(), *pngs, *rgb], overwrite)
         check_output_path(out)
         cfg, run = runs.load_settings(preset, config_path, seed=seed, ensemble=ensemble, device=device)
         inputs = runs.RunInputs(hsi_spec, msi_spec, ref_spec)
+        _check_untiled(hsi_spec, msi_spec, extras, tiling)
         scene = runs.tiled_scene(hsi_spec, msi_spec, ratio, **tiling, note=note)
         check_validate_untiled(validate, tiled=scene is not None)
         if scene is not None:
@@ -139,6 +149,7 @@ def fuse(
             training,
             ratio=ratio,
             masks=masks,
+            extras=extras,
             validate=validate,
             sidecars=sidecars,
             plots=not no_plots,
@@ -159,6 +170,20 @@ _SPEC_OPTIONS = {
 """resolve_operators() keyword -> option name."""
 
 
+def _check_untiled(hsi_spec: str, msi_spec: str, extras: dict[str, Any], tiling: dict[str, Any]) -> None:
+    """Products, --align, --out-bands and --rgb are for untiled runs only."""
+    from .._checks import check_untiled_inputs
+    from ..products import detect_product
+
+    tiled = any(tiling[k] is not None for k in ("tile_size", "max_memory", "workers", "scheduler"))
+    if not tiled:
+        return
+    names = [n for n in (detect_product(s) for s in (hsi_spec, msi_spec) if Path(s).exists()) if n]
+    what = [f"product inputs ({', '.join(names)})"] if names else []
+    what += [f"--{k.replace('_', '-')}" for k in ("align", "out_bands", "rgb") if extras[k]]
+    check_untiled_inputs(tiled, what)
+
+
 def _fuse_whole(
     out: Path,
     inputs: RunInputs,
@@ -169,6 +194,7 @@ def _fuse_whole(
     *,
     ratio: int | None,
     masks: dict[str, Any],
+    extras: dict[str, Any],
     validate: bool,
     sidecars: Sidecars,
     plots: bool,
@@ -182,20 +208,30 @@ def _fuse_whole(
     from .._checks import check_reference_shape
     from ..fusion import fuse as run_fusion
     from ..io import read_cube
-    from ..masks import valid_pixels
 
-    hsi, hsi_meta, msi, msi_meta, ratio = runs.read_pair(inputs.hsi, inputs.msi, ratio)
+    pair = runs.read_inputs(
+        inputs.hsi,
+        inputs.msi,
+        ratio,
+        msi_bands=extras["msi_bands"],
+        align=extras["align"],
+        saturation=masks["saturation"],
+    )
+    hsi, hsi_meta, msi, msi_meta, ratio = pair.input_pair()
+    specs = runs.product_operator_specs(pair, specs)
     ops = runs.resolve_operators(hsi_meta, msi_meta, hsi.shape[0], **specs, warn=warn)
+    cfg = runs.aligned_config(cfg, pair, ops.psf is not None)
+    out_meta = runs.output_meta(hsi_meta, msi_meta, ops.wavelengths)
+    out_bands, rgb = _output_choices(out_meta, hsi.shape[0], extras)
     reference = read_cube(inputs.reference)[0] if inputs.reference else None
-    saturation = masks["saturation"]
     problem: dict[str, Any] = dict(
         ratio=ratio,
         srf=ops.srf,
         psf=ops.psf,
         srf_support=ops.srf_support,
-        mask_nonfinite=masks["mask_nonfinite"],
-        hsi_mask=valid_pixels(hsi, hsi_meta.nodata, saturation),
-        msi_mask=valid_pixels(msi, msi_meta.nodata, saturation),
+        mask_nonfinite=masks["mask_nonfinite"] or pair.mask_nonfinite,
+        hsi_mask=pair.hsi_mask,
+        msi_mask=pair.msi_mask,
     )
     validation = None
     if validate:
@@ -207,9 +243,22 @@ def _fuse_whole(
         result = run_fusion(hsi, msi, **problem, config=cfg, run=dataclasses.replace(training, callback=progress))
     finally:
         progress.close()
+    if pair.mask_nonfinite:
+        result = dataclasses.replace(result, fused=runs.masked_output(pair, result.fused))
     if reference is not None:
         check_reference_shape(reference.shape, result.fused.shape)
-    runs.write_fused(out, result.fused, runs.output_meta(hsi_meta, msi_meta, ops.wavelengths), overwrite=overwrite)
+    runs.write_fused(out, result.fused, out_meta, overwrite=overwrite, bands=out_bands)
+    if rgb is not None:
+        from ..io import write_rgb_quicklook
+
+        write_rgb_quicklook(result.fused, out_meta, rgb, overwrite=overwrite)
+    extra: dict[str, Any] = {"masks": runs.masks_record(pair, result.fused)}
+    if pair.alignment is not None:
+        extra["alignment"] = pair.alignment
+    if extras["msi_bands"]:
+        extra["msi_bands"] = extras["msi_bands"]
+    if out_bands is not None:
+        extra["out_bands"] = [i + 1 for i in out_bands]
     no_reference = runs.no_reference_scores(result.fused, hsi, msi, result.ratio)
     scores = runs.write_run_outputs(
         result,
@@ -221,6 +270,7 @@ def _fuse_whole(
         validation=validation,
         no_reference=no_reference,
         overwrite=overwrite,
+        extra=extra,
     )
     if scores is not None:
         click.echo(format_metrics(scores))
@@ -243,6 +293,22 @@ def _fuse_whole(
             ratio=result.ratio,
         )
     return result
+
+
+def _output_choices(meta: RasterMeta, n_bands: int, extras: dict[str, Any]) -> tuple[list[int] | None, Path | None]:
+    """``--out-bands`` as 0-based indices and the ``--rgb`` path, checked before the fusion runs."""
+    from .._checks import parse_band_list
+    from ..io import select_bands
+    from ..io.quicklook import RGB_QUICKLOOK_NM
+
+    bands = None
+    if extras["out_bands"]:
+        chosen = parse_band_list(extras["out_bands"], "--out-bands")
+        bands = select_bands(meta, n_bands, chosen, what="--out-bands")
+    rgb = Path(extras["rgb"]) if extras["rgb"] else None
+    if rgb is not None:
+        select_bands(meta, n_bands, list(RGB_QUICKLOOK_NM), what="--rgb")
+    return bands, rgb
 
 
 def _fuse_tiled(

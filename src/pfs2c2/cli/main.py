@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from .align import align
 from .batch import batch
 from .benchmark import benchmark
 from .demo import demo
@@ -27,7 +28,7 @@ def cli() -> None:
     """PFS2C2: fuse a low-resolution hyperspectral image with a high-resolution multispectral image."""
 
 
-for _command in (simulate, fuse, batch, report, evaluate, demo, benchmark):
+for _command in (simulate, fuse, align, batch, report, evaluate, demo, benchmark):
     cli.add_command(_command)
 
 

@@ -73,3 +73,26 @@ def overwrite_option(help: str = "Replace existing outputs.") -> Callable[[F], F
 def resume_option(help: str) -> Callable[[F], F]:
     """``--resume``, with what it resumes in this command."""
     return click.option("--resume", is_flag=True, help=help)
+
+
+product_options = _all(
+    click.option(
+        "--msi-bands",
+        help="Sentinel-2 product bands: 10m (B02,B03,B04,B08; the default), 20m, or names such as B02,B03,B8A.",
+    ),
+    click.option(
+        "--align",
+        is_flag=True,
+        help="Grids that do not nest (another CRS, a shifted origin, a non-integer ratio): reproject, resample "
+        "and crop the pair first (pfs2c2.alignment) instead of refusing; recorded in run.json.",
+    ),
+    click.option(
+        "--out-bands",
+        help="Write only these bands to OUT: 1-based band numbers or wavelengths such as 650nm, comma-separated.",
+    ),
+    click.option(
+        "--rgb",
+        type=click.Path(dir_okay=False),
+        help="Also write an 8-bit RGB quicklook GeoTIFF (COG) of the fused cube.",
+    ),
+)

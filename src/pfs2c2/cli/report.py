@@ -28,7 +28,9 @@ def report(run_dir: str, overwrite: bool) -> None:
             raise FileNotFoundError(f"{run_file} not found; RUN_DIR must be the folder of a `pfs2c2 fuse` output")
         check_not_existing([directory / "report.png"], overwrite)
         run = json.loads(run_file.read_text())
-        hsi, _, msi, msi_meta, _ = runs.read_pair(run["hsi"], run["msi"], run["ratio"])  # same crop as fuse
+        hsi, _, msi, msi_meta, _ = runs.read_pair(  # same crop (and alignment) as fuse
+            run["hsi"], run["msi"], run["ratio"], msi_bands=run.get("msi_bands"), align="alignment" in run
+        )
         fused, _ = read_cube(str(directory / run["fused"]))
         reference = read_cube(run["reference"])[0] if run.get("reference") else None
         history = runs.read_history_csv(directory / "history.csv")

@@ -12,7 +12,8 @@ The command line only parses options and calls these, so Python users get the sa
     runs.write_fused("fused.tif", result.fused, runs.output_meta(pair.hsi_meta, pair.msi_meta, ops.wavelengths), overwrite=False)
     runs.write_run_outputs(result, "fused.tif", inputs=runs.RunInputs("hsi.tif", "msi.tif"), wavelengths=ops.wavelengths)
 
-* :mod:`~pfs2c2.runs.inputs`: the grid-matched pair, the configuration, the operators, the output metadata;
+* :mod:`~pfs2c2.runs.inputs`: the grid-matched pair of files, the configuration, the operators, the output metadata;
+* :mod:`~pfs2c2.runs.products`: product inputs (EnMAP, PRISMA, Sentinel-2, EMIT), alignment, the masks that travel;
 * :mod:`~pfs2c2.runs.quality`: scores, the no-reference policy, the reduced-resolution (Wald) check;
 * :mod:`~pfs2c2.runs.outputs`: psf.csv, srf.csv, history.csv, config.yaml, run.json, metrics.json;
 * :mod:`~pfs2c2.runs.tiled`: when a run is tiled, and its scene job;
@@ -29,7 +30,7 @@ from .inputs import (
     load_settings,
     output_meta,
     psf_from_spec,
-    read_pair,
+    read_file_pair,
     resolve_operators,
     srf_from_spec,
     support_from_metadata,
@@ -52,6 +53,17 @@ from .outputs import (
     write_run_outputs,
     write_text,
 )
+from .products import (
+    InputSource,
+    RunPair,
+    align_inputs,
+    aligned_config,
+    masked_output,
+    masks_record,
+    product_operator_specs,
+    read_inputs,
+    read_pair,
+)
 from .quality import (
     REDUCED_RESOLUTION_PROTOCOL,
     no_reference_scores,
@@ -70,6 +82,15 @@ __all__ = [
     "output_meta",
     "psf_from_spec",
     "read_pair",
+    "read_file_pair",
+    "read_inputs",
+    "RunPair",
+    "InputSource",
+    "align_inputs",
+    "aligned_config",
+    "masks_record",
+    "masked_output",
+    "product_operator_specs",
     "resolve_operators",
     "srf_from_spec",
     "support_from_metadata",

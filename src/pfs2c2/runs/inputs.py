@@ -39,8 +39,8 @@ class InputPair(NamedTuple):
     ratio: int | None
 
 
-def read_pair(hsi_spec: str | Path, msi_spec: str | Path, ratio: int | None = None) -> InputPair:
-    """Read both inputs; with georeferencing, check the grids nest and crop both to their overlap.
+def read_file_pair(hsi_spec: str | Path, msi_spec: str | Path, ratio: int | None = None) -> InputPair:
+    """Read two files (not products: see :func:`pfs2c2.runs.read_pair`); with georeferencing, check the grids nest and crop both to their overlap.
 
     Args:
         hsi_spec, msi_spec: file specs (``FILE``, ``FILE.mat:VAR``, ``FILE.h5:/dataset``).

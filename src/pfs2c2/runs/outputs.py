@@ -152,12 +152,21 @@ def write_operators(
     write_matrix_csv(srf_path, srf, columns, index, overwrite=overwrite)
 
 
-def write_fused(out: str | Path, fused: np.ndarray, meta: RasterMeta, *, overwrite: bool) -> None:
-    """Write a fused ``(C, H, W)`` cube with its NaN pixels set to ``meta.nodata`` (see :func:`pfs2c2.runs.output_meta`)."""
-    from ..io import write_cube
+def write_fused(
+    out: str | Path, fused: np.ndarray, meta: RasterMeta, *, overwrite: bool, bands: Sequence[int] | None = None
+) -> None:
+    """Write a fused ``(C, H, W)`` cube with its NaN pixels set to ``meta.nodata`` (see :func:`pfs2c2.runs.output_meta`).
+
+    ``bands``: 0-based indices of the bands to write (with their wavelengths and FWHM), default all.
+    """
+    from ..io import write_band_subset, write_cube
 
     nodata = meta.nodata if meta.nodata is not None else float("nan")
-    write_cube(out, np.where(np.isnan(fused), nodata, fused), meta, overwrite=overwrite)
+    cube = np.where(np.isnan(fused), nodata, fused)
+    if bands is None:
+        write_cube(out, cube, meta, overwrite=overwrite)
+    else:
+        write_band_subset(cube, meta, out, list(bands), overwrite=overwrite)
 
 
 def absolute_spec(spec: str) -> str:
@@ -212,6 +221,7 @@ def write_run_outputs(
     no_reference: dict[str, float] | None = None,
     executor: str | None = None,
     overwrite: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, float] | None:
     """Write the files of a finished run beside its fused cube ``out`` (already written).
 
@@ -226,6 +236,7 @@ def write_run_outputs(
         no_reference: the no-reference indices (run.json ``no_reference``; None for tiled runs).
         executor: where the tiles ran (tiled runs).
         overwrite: replace existing psf.csv/srf.csv.
+        extra: more run.json entries (e.g. ``masks``, ``alignment``: see :func:`pfs2c2.runs.masks_record`).
 
     Returns:
         The scores against the reference, or None without one.
@@ -243,6 +254,7 @@ def write_run_outputs(
         record["validation"] = validation
     if isinstance(result, TiledResult):
         record["tiling"] = tiling_record(result, executor)
+    record.update(extra or {})
     record["no_reference"] = no_reference
     scores = None
     if inputs.reference:
