@@ -209,3 +209,127 @@ def test_guided_recovers_an_hsi_that_is_a_linear_map_of_the_msi():
     assert np.abs(plain.hsi[:, v] - target[:, v]).max() > 1e-2
     with pytest.raises(InputError, match="resample='hsi'"):
         align_pair(hsi, hm, msi, mm, method="guided", resample="msi")
+
+
+EMIT_PX = 0.000542232520256367  # EMIT's GLT spacing in degrees: about 45 x 60 m at 42 N
+LON0, LAT0 = 12.5, 41.9
+
+
+def _geographic_pair(seed=4):
+    """A 6-band 16 x 16 EMIT-like HSI on a north-up EPSG:4326 grid whose corners are NaN (a swath rotated
+    against its GLT grid) and a 3-band 120 x 120 10 m MSI in UTM zone 33 covering it."""
+    import math
+
+    from rasterio.warp import transform
+
+    rng = np.random.default_rng(seed)
+    hsi = (rng.random((6, 16, 16)) + 0.1).astype(np.float32)
+    rows, cols = np.mgrid[:16, :16]
+    outside = (rows + cols < 4) | (rows + cols > 26) | (abs(rows - cols) > 11)
+    hsi[:, outside] = np.nan
+    hm = RasterMeta(crs="EPSG:4326", transform=(EMIT_PX, 0.0, LON0, 0.0, -EMIT_PX, LAT0))
+    x, y = transform("EPSG:4326", "EPSG:32633", [LON0 - 0.001], [LAT0 + 0.001])
+    mm = RasterMeta(
+        crs="EPSG:32633", transform=(10.0, 0.0, math.floor(x[0] / 10) * 10, 0.0, -10.0, math.ceil(y[0] / 10) * 10)
+    )
+    msi = (rng.random((3, 120, 120)) + 0.1).astype(np.float32)
+    return hsi, hm, msi, mm, outside
+
+
+def _input_pixel(pair, hm):
+    """(row, col) fractional position in the input HSI grid of each output LR pixel's centre."""
+    from rasterio.warp import transform
+
+    a, _, c, _, e, f = pair.hsi_meta.transform
+    h, w = pair.hsi.shape[1:]
+    rr, cc = np.mgrid[:h, :w] + 0.5
+    lon, lat = transform(pair.hsi_meta.crs, "EPSG:4326", (c + a * cc).ravel(), (f + e * rr).ravel())
+    ha, _, hc, _, he, hf = hm.transform
+    col = (np.asarray(lon) - hc) / ha
+    row = (np.asarray(lat) - hf) / he
+    return row.reshape(h, w), col.reshape(h, w)
+
+
+@pytest.mark.parametrize("method", ["auto", "bilinear"])
+def test_a_geographic_anisotropic_hsi_is_reprojected_onto_blocks_of_the_utm_msi(method):
+    hsi, hm, msi, mm, outside = _geographic_pair()
+    with pytest.raises(InputError, match="CRS"):
+        match_grids(hm, hsi.shape[1:], mm, msi.shape[1:])
+    pair = align_pair(hsi, hm, msi, mm, method=method)
+    rec = pair.record
+    # 45 x 60 m against 10 m: 4.5 x 6.0, more than 5 % from any integer; the HSI is reprojected anyway,
+    # so N is the rounded geometric mean (sqrt(4.5 * 6.0) = 5.2 -> 5)
+    assert rec.pixel_ratio == pytest.approx((4.50, 6.02), abs=0.01)
+    assert rec.ground_ratio == pytest.approx(np.sqrt(rec.pixel_ratio[0] * rec.pixel_ratio[1]))
+    assert pair.ratio == rec.ratio == 5 and rec.reprojected_from == "EPSG:4326"
+    assert rec.method == ("guided" if method == "auto" else "bilinear") and rec.psf_size == 7
+    assert rec.to_dict()["ground_ratio"] == rec.ground_ratio
+    g = match_grids(pair.hsi_meta, pair.hsi.shape[1:], pair.msi_meta, pair.msi.shape[1:])
+    assert g.ratio == 5 and g.msi_window is None and g.hsi_window is None
+    assert pair.hsi_meta.crs == pair.msi_meta.crs == "EPSG:32633"
+    assert pair.hsi_meta.transform[0] == 50.0 and pair.hsi_meta.transform[4] == -50.0
+    assert pair.msi_valid.all()  # the MSI covers the HSI: only sliced
+    # the NaN corners of the swath are invalid, the valid pixels finite, the invalid ones NaN
+    v = pair.hsi_valid
+    assert 0.6 < v.mean() < 0.95
+    assert np.isfinite(pair.hsi[:, v]).all() and np.isnan(pair.hsi[:, ~v]).all()
+    row, col = _input_pixel(pair, hm)
+    inside = (row >= 0) & (row < 16) & (col >= 0) & (col < 16)
+    nearest = np.ones(v.shape, bool)
+    nearest[inside] = outside[row[inside].astype(int), col[inside].astype(int)]
+    assert not (v & nearest).any()  # over a NaN (or no) input pixel: invalid
+    r0, c0 = np.floor(row - 0.5).astype(int), np.floor(col - 0.5).astype(int)  # the 2 x 2 bilinear taps
+    for dr in (0, 1):
+        for dc in (0, 1):
+            rr, cc = r0[v] + dr, c0[v] + dc
+            assert ((rr >= 0) & (rr < 16) & (cc >= 0) & (cc < 16)).all()
+            assert not outside[rr, cc].any()  # a valid output touched no NaN input pixel
+    assert v[~nearest].mean() > 0.7  # and most pixels over the swath stay valid
+
+
+def test_a_constant_geographic_hsi_stays_constant_through_the_reprojection():
+    hsi, hm, msi, mm, outside = _geographic_pair()
+    hsi[:, ~outside] = 0.5
+    for method in ("guided", "bilinear", "cubic"):
+        pair = align_pair(hsi, hm, msi, mm, method=method)  # type: ignore[arg-type]
+        assert pair.hsi_valid.mean() > 0.5
+        assert np.allclose(pair.hsi[:, pair.hsi_valid], 0.5, atol=1e-5), method
+
+
+def test_a_given_ratio_is_honoured_across_crs():
+    hsi, hm, msi, mm, outside = _geographic_pair()
+    for n in (6, 4, 2):
+        pair = align_pair(hsi, hm, msi, mm, ratio=n)
+        assert pair.ratio == pair.record.ratio == n
+        assert pair.record.pixel_ratio == pytest.approx((4.50, 6.02), abs=0.01)  # the measurement is kept
+        assert match_grids(pair.hsi_meta, pair.hsi.shape[1:], pair.msi_meta, pair.msi.shape[1:]).ratio == n
+        assert pair.hsi_meta.transform[0] == 10.0 * n
+        assert pair.msi.shape[1:] == (n * pair.hsi.shape[1], n * pair.hsi.shape[2])
+        assert np.isnan(pair.hsi[:, ~pair.hsi_valid]).all() and not pair.hsi_valid.all()
+    back = align_pair(hsi, hm, msi, mm, resample="msi")  # the MSI goes to the HSI's degrees, split 5 x 5
+    assert back.ratio == 5 and back.msi_meta.crs == "EPSG:4326" and back.hsi_meta.transform == hm.transform
+    assert np.array_equal(back.hsi_valid, ~outside) and back.msi_valid.all()
+    with pytest.raises(InputError, match="ratio"):
+        align_pair(hsi, hm, msi, mm, ratio=1)
+
+
+def test_the_ratio_across_crs_is_at_least_2_and_swapped_inputs_are_still_refused():
+    hsi, hm, msi, mm, _ = _geographic_pair()
+    fine = hm.replace(transform=(EMIT_PX / 4, 0.0, LON0, 0.0, -EMIT_PX / 4, LAT0))  # about 11 x 15 m: 1.3
+    pair = align_pair(hsi, fine, msi, mm)
+    assert pair.record.ground_ratio == pytest.approx(1.3, abs=0.05) and pair.ratio == 2
+    tiny = hm.replace(transform=(EMIT_PX / 8, 0.0, LON0, 0.0, -EMIT_PX / 8, LAT0))  # 5.6 x 7.5 m: finer than 10 m
+    with pytest.raises(InputError, match="MSI pixels are larger"):
+        align_pair(hsi, tiny, msi, mm)
+
+
+def test_an_anisotropic_pixel_in_one_crs_is_still_refused():
+    """In one CRS the HSI is only shifted: 4.5 x 6.0 is a wrong pair, with or without a ratio."""
+    _, _, msi, mm = _pair()
+    hsi = np.random.default_rng(5).random((6, 10, 8)).astype(np.float32) + 0.1
+    hm = RasterMeta(crs="EPSG:32632", transform=(45.0, 0.0, X0, 0.0, -60.0, Y0))
+    with pytest.raises(InputError, match=r"ratio of 4\.5 x 6, 20% from the nearest integer 5") as err:
+        align_pair(hsi, hm, msi, mm)
+    assert "\n" not in str(err.value)
+    with pytest.raises(InputError, match=r"25% from the given ratio 6"):
+        align_pair(hsi, hm, msi, mm, ratio=6)

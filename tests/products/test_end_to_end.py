@@ -115,11 +115,6 @@ def test_prisma_and_sentinel2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     _level(fused, np.nanmean(hsi.reshape(hsi.shape[0], -1), axis=1))
 
 
-@pytest.mark.xfail(
-    reason="pfs2c2.alignment refuses EMIT's 0.000542 deg pixels (about 45 x 60 m at 42 N: ratio 4.5 x 6.0 to "
-    "Sentinel-2's 10 m, more than 5% from one integer); see /tmp/coord/requests.md",
-    strict=False,
-)
 def test_emit_and_sentinel2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from rasterio.warp import transform_bounds
 

@@ -7,9 +7,13 @@ georeferenced pair nest:
 1. **one CRS**: the image that is not resampled (the *fixed* one) keeps its CRS and its grid; the other
    (the *moving* one) is reprojected onto it. By default the HSI moves and the MSI's grid (e.g.
    Sentinel-2's 10 m) is the output grid (``resample="hsi"``); ``resample="msi"`` keeps the HSI grid.
-2. **an integer ratio**: N = the pixel-size ratio rounded (or ``ratio``); more than
-   :data:`RATIO_TOLERANCE` (5 %) away from an integer is refused. The moving image is resampled to
-   exactly N (or 1/N) times the fixed pixel size.
+2. **an integer ratio**: N = ``ratio`` when given, else the pixel-size ratio rounded. In one CRS a
+   measured ratio more than :data:`RATIO_TOLERANCE` (5 %) away from N is refused (a wrong pair). In
+   different CRS the moving image is reprojected, i.e. resampled, anyway, so N is the rounded geometric
+   mean of the x and y ratios (measured in the output CRS; at least 2) and any N is accepted: an EMIT
+   granule (EPSG:4326, 0.000542 deg, about 45 x 60 m at 42 N) against Sentinel-2's 10 m gives N = 5
+   (:attr:`AlignmentRecord.pixel_ratio` and :attr:`AlignmentRecord.ground_ratio` record the measurement).
+   The moving image is resampled to exactly N (or 1/N) times the fixed pixel size.
 3. **aligned origins**: the LR grid's pixel corners fall on HR pixel corners. With ``resample="hsi"``
    the LR grid is the MSI grid in N x N blocks, with the block phase nearest to the HSI's own origin
    (the HSI moves by less than half an MSI pixel); with ``resample="msi"`` the HR grid is the HSI grid

@@ -104,7 +104,23 @@ def resolution_in(meta: RasterMeta, shape: tuple[int, ...], crs: str, same: bool
     return math.hypot(xs[1] - xs[0], ys[1] - ys[0]), math.hypot(xs[2] - xs[0], ys[2] - ys[0])
 
 
-def integer_ratio(measured: tuple[float, float], ratio: int | None, hsi: RasterMeta, msi: RasterMeta) -> int:
+def ground_ratio(measured: tuple[float, float]) -> float:
+    """The ratio of the pixel areas' square roots: the geometric mean of the ``(x, y)`` pixel-size ratio."""
+    return math.sqrt(measured[0] * measured[1])
+
+
+def integer_ratio(
+    measured: tuple[float, float], ratio: int | None, hsi: RasterMeta, msi: RasterMeta, reprojected: bool = False
+) -> int:
+    """The integer ratio N of the nesting grids, from the measured ``(x, y)`` HSI / MSI pixel-size ratio.
+
+    In one CRS (``reprojected=False``) the moving image is only shifted or slightly rescaled, so N is
+    the given ``ratio`` or the mean ratio rounded, and a measured ratio more than
+    :data:`RATIO_TOLERANCE` from N is refused (a wrong pair). When the moving image is reprojected
+    (different CRS) it is resampled anyway, so any N fits: the given ``ratio``, else the
+    :func:`ground_ratio` rounded, at least 2 (e.g. EMIT's 0.000542 deg pixels, 45 x 60 m at 42 N,
+    against Sentinel-2's 10 m: 4.5 x 6.0 -> 5).
+    """
     rx, ry = measured
     sizes = f"HSI pixel {num(hsi.pixel_size()[0])} and MSI pixel {num(msi.pixel_size()[0])}"  # type: ignore[index]
     if min(rx, ry) < 1 - RATIO_TOLERANCE:
@@ -112,6 +128,8 @@ def integer_ratio(measured: tuple[float, float], ratio: int | None, hsi: RasterM
             f"the {sizes} give a ratio of {rx:.3g} x {ry:.3g}: the MSI pixels are larger; the MSI must be "
             f"the finer image, check that the inputs are not swapped"
         )
+    if reprojected:
+        return check_ratio(ratio) if ratio is not None else max(2, round(ground_ratio(measured)))
     n = round((rx + ry) / 2) if ratio is None else check_ratio(ratio)
     off = max(abs(rx / max(n, 1) - 1), abs(ry / max(n, 1) - 1))
     if n < 2 or off > RATIO_TOLERANCE:

@@ -19,6 +19,7 @@ from .grid import (
     bounds_text,
     crs_label,
     frac,
+    ground_ratio,
     integer_ratio,
     is_same_crs,
     north_up,
@@ -54,7 +55,11 @@ class AlignmentRecord:
             already nested and both images were only cropped.
         method: Resampling kernel (GDAL name).
         ratio: Integer resolution ratio N.
-        pixel_ratio: Measured pixel-size ratio ``(x, y)`` before rounding.
+        pixel_ratio: Measured HSI / MSI pixel-size ratio ``(x, y)`` before rounding (in the output CRS:
+            the lengths of one moving-image pixel step at its centre).
+        ground_ratio: Geometric mean of ``pixel_ratio`` (the ratio of the pixel areas' square roots);
+            rounded (at least 2) it is ``ratio`` when the images were in different CRS and no ratio
+            was given.
         reprojected_from: CRS of the moving image when it differed from ``crs``, else ``None``.
         hsi_window / msi_window: ``(row_off, col_off, height, width)`` of each output in its input
             image's pixel grid (``None`` for an interpolated image).
@@ -70,6 +75,7 @@ class AlignmentRecord:
     method: str
     ratio: int
     pixel_ratio: tuple[float, float]
+    ground_ratio: float
     reprojected_from: str | None
     hsi_window: Window | None
     msi_window: Window | None
@@ -114,7 +120,9 @@ def align_pair(
         hsi_meta: Its metadata (CRS and transform required; nodata used for validity).
         msi: HR multispectral cube ``(c, H, W)``.
         msi_meta: Its metadata.
-        ratio: Wanted integer ratio N; default: the pixel-size ratio rounded.
+        ratio: Wanted integer ratio N; default: the pixel-size ratio rounded (in one CRS: the mean
+            of the x and y ratios, within 5 % of N; across CRS: their geometric mean, at least 2,
+            any distance from N, as the moving image is reprojected anyway).
         resample: Which image is warped onto a grid nested in the other's (``"hsi"``: the MSI grid is
             the output grid; ``"msi"``: the HSI grid is).
         method: ``"auto"`` (see :data:`AUTO_REPROJECT_METHOD`), ``"bilinear"``, ``"cubic"``,
@@ -125,7 +133,7 @@ def align_pair(
         :class:`AlignedPair` (float32 cubes, masks, ratio, record).
 
     Raises:
-        InputError: No grid, a rotated fixed grid, a ratio far from an integer, no overlap, bad
+        InputError: No grid, a rotated fixed grid, a ratio far from an integer (one CRS), no overlap, bad
             arguments (one-line messages).
     """
     if resample not in ("hsi", "msi"):
@@ -160,7 +168,7 @@ def align_pair(
         measured = (moving_res[0] / fixed_res[0], moving_res[1] / fixed_res[1])
     else:
         measured = (fixed_res[0] / moving_res[0], fixed_res[1] / moving_res[1])
-    n = integer_ratio(measured, ratio, hsi_meta, msi_meta)
+    n = integer_ratio(measured, ratio, hsi_meta, msi_meta, reprojected=not same_crs)
 
     # -- the LR grid, counted in fixed pixels from the fixed origin: LR pixel j starts at fixed column
     #    kx + j * m (m = n fixed pixels per LR pixel with resample="hsi", 1 with resample="msi")
@@ -232,6 +240,7 @@ def align_pair(
         method=method,
         ratio=n,
         pixel_ratio=(float(measured[0]), float(measured[1])),
+        ground_ratio=ground_ratio(measured),
         reprojected_from=None if same_crs else moving_crs,
         hsi_window=m_win if resample == "hsi" else f_win,
         msi_window=f_win if resample == "hsi" else m_win,
