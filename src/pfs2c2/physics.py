@@ -4,10 +4,35 @@ Conventions (the paper's Wald protocol, GUIDE section 2):
 
 * Images are torch tensors ``(C, H, W)`` or batches ``(N, C, H, W)``; numpy arrays are accepted by the
   public functions and returned as numpy.
-* The PSF is a ``(k, k)`` kernel, non-negative, summing to 1. ``blur_downsample`` is a *valid*
-  correlation with stride ``ratio``: with ``k == ratio`` every LR pixel is the PSF-weighted mean of one
+* The PSF is a ``(k, k)`` kernel summing to 1 (non-negative but for the lobes below). ``blur_downsample``
+  is a *valid* correlation with stride ``ratio``: with ``k == ratio`` every LR pixel is the PSF-weighted mean of one
   ``ratio x ratio`` block of HR pixels. A kernel larger than the ratio is centred on the block and the
   image is reflect-padded by ``(k - ratio) / 2`` so the LR grid keeps ``H / ratio`` rows.
+* What a given PSF array means (``check_psf(..., convention=...)``, used by ``fuse``, ``simulate``, the
+  baselines, tiling and the CLI's ``--psf``). Write ``X`` for one HR band, ``r`` for the ratio and ``Y[i, j]``
+  for the LR pixel of HR block ``[r i, r i + r) x [r j, r j + r)``.
+
+  - *combined* (pfs2c2's own meaning, and what ``blur_downsample``, ``FusionResult.psf`` and
+    ``Simulation.psf`` always hold): blur + decimation in one ``(K, K)`` kernel, ``K >= r``, ``K - r``
+    even, ``Y[i, j] = sum_uv K[u, v] X[r i + u - p, r j + v - p]`` with ``p = (K - r) / 2``, i.e. the
+    kernel's centre sits on the block's centre ``r i + (r - 1) / 2``.
+  - *blur* (the convention of most tools): an odd ``(k, k)`` blur ``b`` applied before decimation,
+    ``Y = blockmean_r(b * X)`` with ``(b * X)[y, x] = sum_st b[s, t] X[y - s + c, x - t + c]``,
+    ``c = (k - 1) / 2`` (a convolution centred on ``b``'s middle entry, as ``scipy.ndimage.convolve``).
+    That is the combined kernel ``K[u, v] = r^-2 sum_{m, n in [0, r)} b[m + k - 1 - u, n + k - 1 - v]``
+    (``b`` = 0 outside) of size ``K = k + r - 1`` (:func:`combined_psf`, ``sampling="box"``: an LR
+    detector pixel integrating its footprint). With ``sampling="point"`` the blurred image is sampled at
+    HR pixel ``(r i + r // 2, r j + r // 2)``: the block's centre for odd ``r``, half an HR pixel below
+    and right of it for even ``r``; the kernel is then ``b`` flipped, placed there and zero-padded to the
+    smallest ``K >= r`` with ``K - r`` even (``K = max(r, k)`` for odd ``r``, ``max(r, k + 1)`` for even).
+  - *auto* (the default): an array valid as a combined kernel keeps that meaning (results stay as they
+    were); an odd one that cannot be (``k < r`` or ``k - r`` odd) is read as a blur and converted, with a
+    ``UserWarning``. A blur whose size differs from ``r`` by an even number is therefore read as
+    combined: pass ``combined_psf(b, r)`` (or ``convention="blur"``) to be explicit.
+
+  Under *blur* and *auto* a given PSF may have small negative lobes (ringing of a sinc-like kernel): at
+  most ``PSF_NEGATIVE_LOBES_MAX`` (25 %) of its positive mass, summing to 1 all the same. Under
+  *combined* it is non-negative, and a learned (blind) PSF always is.
 * The SRF is a ``(C_hsi, C_msi)`` matrix; ``MSI = HSI @ SRF`` per pixel, i.e. MSI band ``j`` is
   ``sum_i SRF[i, j] * HSI[i]``. Columns sum to 1 when HSI and MSI share radiometric units.
 """
@@ -22,6 +47,9 @@ import torch
 import torch.nn.functional as F
 
 from ._checks import (
+    PsfSampling,
+    blur_to_combined_psf,
+    check_blur_psf,
     check_image_fits_psf,
     check_image_or_batch,
     check_kernel_size,
@@ -38,6 +66,7 @@ __all__ = [
     "FWHM_TO_SIGMA",
     "ArrayLike",
     "gaussian_psf",
+    "combined_psf",
     "blur_downsample_tensor",
     "srf_project_tensor",
     "blur_downsample",
@@ -78,6 +107,28 @@ def gaussian_psf(
     return kernel / kernel.sum()
 
 
+def combined_psf(blur: ArrayLike, ratio: int, *, sampling: PsfSampling = "box") -> np.ndarray:
+    """The one kernel that "blur with ``blur``, then decimate by ``ratio``" is (see the module docstring).
+
+    Args:
+        blur: ``(k, k)`` blur applied before decimation, ``k`` odd, summing to 1 (within 1 %); small
+            negative lobes allowed.
+        ratio: decimation factor.
+        sampling: ``"box"``: each LR pixel is the mean of its ``ratio x ratio`` block of the blurred image
+            (size ``k + ratio - 1``); ``"point"``: the blurred image's value at HR pixel
+            ``ratio * i + ratio // 2`` of each block.
+
+    Returns:
+        ``(K, K)`` float64 combined kernel summing to 1, ``K - ratio`` even, for :func:`blur_downsample`.
+
+    Raises:
+        InputError: a blur that is not an odd square kernel summing to 1, or a bad ratio or sampling.
+    """
+    ratio = check_ratio(ratio, minimum=1)
+    kernel = blur_to_combined_psf(check_blur_psf(blur, sum_to_one=True), ratio, sampling)
+    return kernel / kernel.sum()
+
+
 def _as_batch(x: torch.Tensor) -> tuple[torch.Tensor, bool]:
     check_image_or_batch(tuple(x.shape))
     if x.ndim == 3:
@@ -90,7 +141,8 @@ def blur_downsample_tensor(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> to
 
     Args:
         x: ``(C, H, W)`` or ``(N, C, H, W)`` with H and W divisible by ``ratio``.
-        psf: ``(k, k)`` kernel, ``k >= ratio`` and ``k - ratio`` even.
+        psf: ``(k, k)`` combined kernel, ``k >= ratio`` and ``k - ratio`` even (a blur applied before
+            decimation is converted by :func:`combined_psf`).
         ratio: integer scale factor.
 
     Returns:

@@ -33,7 +33,7 @@ def _bad_inputs() -> list[tuple[str, np.ndarray, np.ndarray, dict, str]]:
         ("same size", lr, ms[:, :8, :8], {}, "same size"),
         ("transposed SRF", lr, ms, {"srf": srf.T}, "transpose"),
         ("negative SRF", lr, ms, {"srf": -srf}, "non-negative"),
-        ("PSF smaller than ratio", lr, ms, {"psf": np.ones((3, 3))}, "smaller than the ratio"),
+        ("PSF smaller than ratio", lr, ms, {"psf": np.ones((2, 2))}, "smaller than the ratio"),
         ("NaN in HSI", np.where(lr > 0.99, np.nan, lr), ms, {}, "NaN"),
     ]
 

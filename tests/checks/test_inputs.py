@@ -12,6 +12,9 @@ import pfs2c2
 from pfs2c2 import _checks
 from pfs2c2._checks import check_fusion_inputs
 
+_SHARPEN = np.array([[0.0, -0.5, 0.0], [-0.5, 3.0, -0.5], [0.0, -0.5, 0.0]])
+"""An unsharp-mask kernel (sums to 1): its negative lobes are 2/3 of its positive mass, not a blur."""
+
 C, c, h, r = 10, 3, 8, 4  # HSI bands, MSI bands, LR size, ratio: 8x8x10 LR-HSI, 32x32x3 HR-MSI
 
 
@@ -54,7 +57,7 @@ NEG_SRF = _with(np.ones((C, c)), (2, 1), -0.5)
         pytest.param(LR, HR, {"psf": np.ones((r, r))}, "sums to 16", id="psf_sum"),
         pytest.param(LR, HR, {"psf": np.full((r, r), 0.98 / r**2)}, "sums to 0.98", id="psf_sum_2_percent_off"),
         pytest.param(LR, HR, {"psf": np.full((2, 2), 0.25)}, "smaller than the ratio", id="psf_small"),
-        pytest.param(LR, HR, {"psf": np.full((5, 5), 0.04)}, "even", id="psf_odd_margin"),
+        pytest.param(LR, HR, {"psf": _SHARPEN}, "negative lobes hold 66.7%", id="psf_sharpening_lobes"),
         pytest.param(LR, HR, {"psf": -np.full((r, r), 1 / 16)}, "non-negative", id="psf_negative"),
         pytest.param(_with(LR, (0, 1, 1), np.nan), HR, {}, "LR-HSI contains 1 NaN", id="nan"),
         pytest.param(LR, _with(HR, (0, 1, 1), -np.inf), {}, "HR-MSI contains 1 NaN or Inf", id="inf"),

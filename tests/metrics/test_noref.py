@@ -144,7 +144,7 @@ def test_shape_and_argument_errors() -> None:
         (noref.d_lambda, (f, lr, RATIO), {"mask": np.zeros((64, 64), bool)}, "no valid"),
         (noref.d_s, (f, msi[:, :32], lr, RATIO), {}, "hr_msi must be"),
         (noref.d_s, (f, msi, lr, RATIO), {"q": -1}, "q must be"),
-        (noref.d_s, (f, msi, lr, RATIO), {"psf": np.ones((3, 3))}, "smaller than the ratio"),
+        (noref.d_s, (f, msi, lr, RATIO), {"psf": np.ones((2, 2))}, "smaller than the ratio"),
         (noref.no_reference, (f, lr, msi[None], RATIO), {}, r"\(C, H, W\)"),
     ]
     for fn, args, kwargs, match in cases:

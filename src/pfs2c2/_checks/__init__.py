@@ -79,9 +79,14 @@ ratio                       a given ratio that is not an integer >= 2 (0, 1, neg
                             sizes that are not ``H = ratio * h`` and ``W = ratio * w``
 SRF                         not ``(C, c)`` (with a transpose hint), NaN/Inf, a negative entry, an
                             all-zero column (an MSI band without response); same for ``srf_support``
-PSF                         not a square 2-D kernel, smaller than the ratio, ``k - ratio`` odd,
-                            NaN/Inf, negative, all zero, or a sum more than 1% away from 1 (a PSF
-                            is a weighting: divide it by its sum)
+PSF                         not a square 2-D kernel, NaN/Inf, all zero, or a sum more than 1% away
+                            from 1 (a PSF is a weighting: divide it by its sum). A kernel valid as
+                            pfs2c2's combined kernel (``k >= ratio``, ``k - ratio`` even, non-negative)
+                            keeps that meaning; an odd kernel that cannot be one (smaller than the
+                            ratio, or ``k - ratio`` odd) is read as a blur applied before decimation
+                            and converted (:func:`blur_to_combined_psf`, size ``k + ratio - 1``), with
+                            negative lobes up to 25% of its positive mass; an even kernel that fits
+                            neither is refused
 NaN / Inf                   non-finite values, unless ``mask_nonfinite`` (CLI ``--mask-nan``)
 no valid pixel              every spectrum NaN/Inf, all zero (nodata) or masked out
 constant band               a band with the same value over every valid pixel (no information, and
@@ -162,7 +167,13 @@ from .model import (
     check_support_shape,
 )
 from .operators import (
+    PSF_CONVENTIONS,
+    PSF_NEGATIVE_LOBES_MAX,
     PSF_SUM_RTOL,
+    PsfConvention,
+    PsfSampling,
+    blur_to_combined_psf,
+    check_blur_psf,
     check_image_fits_psf,
     check_image_or_batch,
     check_kernel_size,
@@ -350,6 +361,12 @@ __all__ = [
     "check_preset",
     "check_presets",
     "check_psf",
+    "check_blur_psf",
+    "blur_to_combined_psf",
+    "PSF_CONVENTIONS",
+    "PSF_NEGATIVE_LOBES_MAX",
+    "PsfConvention",
+    "PsfSampling",
     "check_psf_size",
     "check_ratio",
     "check_ratio_given",
