@@ -22,6 +22,7 @@ from torch import nn
 
 from ._checks import (
     Layout,
+    PsfConvention,
     as_chw,
     check_dataarray_pair,
     check_fusion_inputs,
@@ -107,6 +108,7 @@ def fuse(
     hsi_mask: Any = None,
     msi_mask: Any = None,
     mask_nonfinite: bool = False,
+    psf_convention: PsfConvention = "auto",
     layout: Layout = "chw",
     config: FusionConfig | None = None,
     run: RunOptions | None = None,
@@ -129,6 +131,10 @@ def fuse(
             always treated as nodata. Invalid pixels are left out of every loss; MSI-invalid pixels
             are NaN in the fused cube.
         mask_nonfinite: treat NaN/Inf pixels as nodata instead of refusing the input.
+        psf_convention: what ``psf`` means: ``"combined"`` (pfs2c2's blur + decimation kernel, ``k >= ratio``,
+            ``k - ratio`` even), ``"blur"`` (an odd blur applied before decimation, as most tools state
+            it; converted to the combined kernel of size ``k + ratio - 1``), or ``"auto"`` (combined when it
+            can be one, else blur). ``result.psf`` is always the combined kernel.
         layout: ``"chw"`` or ``"hwc"``, the axis order of both inputs and of the returned cube.
         config: the method's settings; default ``FusionConfig()`` (the default preset).
         run: how to run it (device, threads, progress callback, checkpoints, resume); default
@@ -152,6 +158,7 @@ def fuse(
             hsi_mask=hsi_mask,
             msi_mask=msi_mask,
             mask_nonfinite=mask_nonfinite,
+            psf_convention=psf_convention,
             layout=layout,
             config=config,
             run=run,
@@ -161,7 +168,16 @@ def fuse(
     y = as_chw(lr_hsi, layout, "LR-HSI")
     z = as_chw(hr_msi, layout, "HR-MSI")
     checked = check_fusion_inputs(
-        y, z, ratio, srf, psf, srf_support, hsi_mask=hsi_mask, msi_mask=msi_mask, mask_nonfinite=mask_nonfinite
+        y,
+        z,
+        ratio,
+        srf,
+        psf,
+        srf_support,
+        hsi_mask=hsi_mask,
+        msi_mask=msi_mask,
+        mask_nonfinite=mask_nonfinite,
+        psf_convention=psf_convention,
     )
     ratio, srf_known, support, psf_known = checked.ratio, checked.srf, checked.srf_support, checked.psf
     hsi_valid = combine_mask(valid_pixels(y), hsi_mask, y.shape[1:], "hsi_mask")

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._checks import (
     Layout,
+    PsfConvention,
     as_chw,
     check_ndim,
     check_psf,
@@ -50,6 +51,7 @@ def simulate(
     *,
     layout: Layout = "chw",
     seed: int = 0,
+    psf_convention: PsfConvention = "auto",
 ) -> Simulation:
     """Make the LR-HSI and HR-MSI that a reference HR-HSI would give.
 
@@ -62,6 +64,8 @@ def simulate(
         snr_db: if given, white Gaussian noise at this SNR (dB, per band) is added to both images.
         layout: axis order of ``reference`` and of the returned cubes.
         seed: seed of the noise.
+        psf_convention: what ``psf`` means, as in :func:`pfs2c2.fuse` ("combined", "blur" or "auto");
+            ``Simulation.psf`` is the combined kernel.
 
     Returns:
         A :class:`Simulation`, float32 cubes.
@@ -73,7 +77,7 @@ def simulate(
     m = check_srf(srf, x.shape[0], np.shape(srf)[1])
     check_srf_reduces_bands(m)
     m = m / m.sum(0, keepdims=True)
-    kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio, sum_to_one=True)
+    kernel = gaussian_psf(ratio) if psf is None else check_psf(psf, ratio, sum_to_one=True, convention=psf_convention)
     lr = blur_downsample(x, kernel, ratio)
     hr = np.einsum("chw,cm->mhw", x, m)
     if snr_db is not None:

@@ -137,3 +137,60 @@ def test_bad_input_exits_2_with_one_line_and_no_output(inputs, capsys, case, mes
     assert leftovers == (["fused.npy"] if case == "exists" else []), leftovers
     if case == "exists":
         assert out.read_bytes() == b"old result"
+
+
+def test_psf_convention_blur_reads_an_odd_blur_at_an_odd_ratio(tmp_path):
+    """A 3x3 blur at ratio 3 fits both conventions: --psf-convention says which one the file means."""
+    import json
+
+    import numpy as np
+
+    from pfs2c2.cli import main
+    from pfs2c2.physics import combined_psf
+    from pfs2c2.scenes import synthetic_scene
+    from pfs2c2.simulation import simulate
+
+    reference, wavelengths = synthetic_scene(size=24, bands=12, seed=1)
+    centres = np.array([450.0, 550.0, 650.0, 850.0])
+    srf = np.exp(-0.5 * ((wavelengths[:, None] - centres) / 60.0) ** 2)
+    blur = np.array([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16.0
+    sim = simulate(reference, 3, srf, psf=blur, psf_convention="blur")
+    np.testing.assert_allclose(sim.psf, combined_psf(blur, 3))
+    np.save(tmp_path / "lr.npy", sim.lr_hsi.transpose(1, 2, 0))
+    np.save(tmp_path / "msi.npy", sim.hr_msi.transpose(1, 2, 0))
+    np.save(tmp_path / "psf.npy", blur)
+    (tmp_path / "cfg.yaml").write_text(
+        json.dumps(
+            {
+                "stage1": {"iterations": 5, "decay_start": 2},
+                "stage2": {"iterations": 5, "decay_start": 2},
+                "stage3": {"iterations": 5, "decay_start": 2, "patience": 5},
+            }
+        )
+    )
+    for convention, expected in (("blur", combined_psf(blur, 3)), ("combined", blur)):
+        out = tmp_path / convention
+        out.mkdir()
+        code = main(
+            [
+                "fuse",
+                "--hsi",
+                str(tmp_path / "lr.npy"),
+                "--msi",
+                str(tmp_path / "msi.npy"),
+                "--out",
+                str(out / "fused.npy"),
+                "--psf",
+                str(tmp_path / "psf.npy"),
+                "--psf-convention",
+                convention,
+                "--preset",
+                "fast",
+                "--config",
+                str(tmp_path / "cfg.yaml"),
+                "--no-plots",
+            ]
+        )
+        assert code == 0
+        psf = np.loadtxt(out / "psf.csv", delimiter=",")
+        np.testing.assert_allclose(psf, expected, atol=1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 from .arrays import as_cube, combine_mask
-from .operators import check_psf, check_srf
+from .operators import PsfConvention, check_psf, check_srf
 from .ratio import ratio_from_shapes
 
 __all__ = [
@@ -77,6 +77,7 @@ def check_fusion_inputs(
     hsi_mask: Any = None,
     msi_mask: Any = None,
     mask_nonfinite: bool = False,
+    psf_convention: PsfConvention = "auto",
 ) -> FusionInputs:
     """Refuse fusion inputs that cannot give a meaningful result (see :mod:`pfs2c2._checks`).
 
@@ -103,7 +104,7 @@ def check_fusion_inputs(
     r = ratio_from_shapes(y.shape[1], y.shape[2], z.shape[1], z.shape[2], ratio)
     srf_known = None if srf is None else check_srf(srf, C, c, "SRF")
     support = None if srf_support is None else check_srf(srf_support, C, c, "SRF support")
-    psf_known = None if psf is None else check_psf(psf, r, sum_to_one=True)
+    psf_known = None if psf is None else check_psf(psf, r, sum_to_one=True, convention=psf_convention)
     for cube, name, mask, mask_name in ((y, "LR-HSI", hsi_mask, "hsi_mask"), (z, "HR-MSI", msi_mask, "msi_mask")):
         _check_values(cube, name, mask, mask_name, mask_nonfinite)
     return FusionInputs(r, srf_known, support, psf_known)

@@ -141,7 +141,7 @@ def _scene_job(
         replace = overwrite or (resume and work_dir_for(out).exists())
         check_not_existing([out, *runs.Sidecars.beside(out, prefixed=True).paths()], replace)
         scene = open_scene(row["hsi"], row["msi"], int(row["ratio"]) if row.get("ratio") else None)
-        specs = {k: row.get(k) or None for k in runs.OPERATOR_COLUMNS}
+        specs: dict[str, Any] = {k: row.get(k) or None for k in runs.OPERATOR_COLUMNS}
         ops = runs.resolve_operators(scene.hsi_meta, scene.msi_meta, scene.hsi_bands, **specs, warn=warn)
         job = runs.tiled_job(
             scene, out, ops, config=cfg, run=run, **masks, **tiling, resume=resume, overwrite=replace, warn=warn

@@ -51,6 +51,14 @@ if TYPE_CHECKING:
 @click.option("--bands", help="Comma-separated MSI band names of the sensor, in the MSI's order.")
 @click.option("--wavelengths", "wl_spec", help="HSI band centres: CSV or start:stop in nm (default: from the file).")
 @click.option("--psf", "psf_spec", help="Known PSF (non-blind): (k, k) .npy/.csv.")
+@click.option(
+    "--psf-convention",
+    type=click.Choice(["auto", "combined", "blur"]),
+    default="auto",
+    show_default=True,
+    help="What --psf means: blur = a blur applied before decimation (most tools), combined = pfs2c2's blur + "
+    "decimation kernel, auto = combined when it can be one, else blur.",
+)
 @preset_option
 @config_option
 @seed_option
@@ -166,6 +174,7 @@ _SPEC_OPTIONS = {
     "bands": "bands",
     "wavelengths": "wl_spec",
     "psf": "psf_spec",
+    "psf_convention": "psf_convention",
 }
 """resolve_operators() keyword -> option name."""
 
@@ -187,7 +196,7 @@ def _check_untiled(hsi_spec: str, msi_spec: str, extras: dict[str, Any], tiling:
 def _fuse_whole(
     out: Path,
     inputs: RunInputs,
-    specs: dict[str, str | None],
+    specs: dict[str, Any],
     cfg: FusionConfig,
     run: RunOptions,
     training: RunOptions,
@@ -219,7 +228,7 @@ def _fuse_whole(
     )
     hsi, hsi_meta, msi, msi_meta, ratio = pair.input_pair()
     specs = runs.product_operator_specs(pair, specs)
-    ops = runs.resolve_operators(hsi_meta, msi_meta, hsi.shape[0], **specs, warn=warn)
+    ops = runs.resolve_operators(hsi_meta, msi_meta, hsi.shape[0], **specs, ratio=ratio, warn=warn)
     cfg = runs.aligned_config(cfg, pair, ops.psf is not None)
     out_meta = runs.output_meta(hsi_meta, msi_meta, ops.wavelengths)
     out_bands, rgb = _output_choices(out_meta, hsi.shape[0], extras)
@@ -315,7 +324,7 @@ def _fuse_tiled(
     scene: SceneInputs,
     out: Path,
     inputs: RunInputs,
-    specs: dict[str, str | None],
+    specs: dict[str, Any],
     cfg: FusionConfig,
     run: RunOptions,
     *,
@@ -330,7 +339,7 @@ def _fuse_tiled(
     from ..tiling import make_executor, run_jobs
     from .progress import TileProgress
 
-    ops = runs.resolve_operators(scene.hsi_meta, scene.msi_meta, scene.hsi_bands, **specs, warn=warn)
+    ops = runs.resolve_operators(scene.hsi_meta, scene.msi_meta, scene.hsi_bands, **specs, ratio=scene.ratio, warn=warn)
     job = runs.tiled_job(
         scene, out, ops, config=cfg, run=run, **masks, **tiling, resume=resume, overwrite=overwrite, warn=warn
     )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from .._checks import check_sensor_srf_wavelengths, check_srf_spec_rows
+from .._checks import PsfConvention, check_psf, check_sensor_srf_wavelengths, check_srf_spec_rows
 from ..config import FusionConfig, RunOptions, read_config_file
 
 if TYPE_CHECKING:
@@ -168,12 +168,16 @@ def resolve_operators(
     bands: str | None = None,
     wavelengths: str | None = None,
     psf: str | None = None,
+    psf_convention: PsfConvention = "auto",
+    ratio: int | None = None,
     warn: Warn | None = None,
 ) -> Operators:
     """Resolve the operator specs of a run (``--srf``, ``--srf-support``, ``--bands``, ``--wavelengths``, ``--psf``).
 
     Without a known SRF or a support, the support comes from the MSI metadata
-    (:func:`support_from_metadata`).
+    (:func:`support_from_metadata`). With the ``ratio``, a known PSF is read in ``psf_convention``
+    (``--psf-convention``: "combined" = pfs2c2's blur + decimation kernel, "blur" = a blur applied
+    before decimation, "auto" = combined when it can be one) and returned as the combined kernel.
     """
     from_file = hsi_meta.wavelengths_nm if hsi_meta is not None else None
     wl = hsi_wavelengths(wavelengths, from_file, hsi_bands)
@@ -181,7 +185,10 @@ def resolve_operators(
     support = srf_from_spec(srf_support, wl, bands, hsi_bands)
     if known is None and support is None:
         support = support_from_metadata(wl, msi_meta, warn)
-    return Operators(wl, known, support, psf_from_spec(psf))
+    kernel = psf_from_spec(psf)
+    if kernel is not None and ratio is not None:
+        kernel = check_psf(kernel, ratio, sum_to_one=True, convention=psf_convention)
+    return Operators(wl, known, support, kernel)
 
 
 def output_meta(hsi_meta: RasterMeta, msi_meta: RasterMeta | None, wavelengths: np.ndarray | None) -> RasterMeta:

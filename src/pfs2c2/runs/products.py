@@ -283,7 +283,7 @@ def read_pair(
 _S2_NAME = re.compile(r"^B0(\d)$", re.IGNORECASE)
 
 
-def product_operator_specs(pair: RunPair, specs: dict[str, str | None]) -> dict[str, str | None]:
+def product_operator_specs(pair: RunPair, specs: dict[str, Any]) -> dict[str, Any]:
     """The operator specs of :func:`pfs2c2.runs.resolve_operators`, bounded by the MSI product's sensor.
 
     Without ``srf``/``srf_support`` given and with an MSI product, the support is its sensor's responses
