@@ -19,6 +19,45 @@ def test_faithful_preset_is_the_authors_schedule():
     ]
     assert cfg.anchor_weight == 0 and cfg.spectral_consistency_weight == 0 and not cfg.linear_skip
     assert cfg.ensemble == 1 and not cfg.learn_srf_gain and not cfg.residual_correction
+    assert [s.decay for s in (cfg.stage1, cfg.stage2, cfg.stage3)] == ["authors"] * 3
+
+
+def authors_rates(lr0: float, iterations: int, decay_begin: int) -> list[float]:
+    """The rate each step of the authors' loop uses (train.py of Welcome-to-LISA/PFS2C2), re-enacted.
+
+    Every epoch starts with ``lr = lr0``; from epoch ``decay_begin`` on, after the step, the optimiser
+    gets ``lr - lr0 / (iterations - decay_begin + 1)``, which the next epoch's step uses.
+    """
+    current, used = lr0, []
+    for epoch in range(1, iterations + 1):
+        lr = lr0
+        used.append(current)
+        if epoch > decay_begin - 1:
+            lr = lr - lr0 / (iterations - decay_begin + 1)
+            current = lr
+    return used
+
+
+def test_faithful_follows_the_authors_effective_schedule():
+    cfg = FusionConfig.preset_config("faithful")
+    for stage in (cfg.stage1, cfg.stage2, cfg.stage3):
+        ours = [stage.lr * stage.lr_factor(i) for i in range(stage.iterations)]
+        assert ours == pytest.approx(authors_rates(stage.lr, stage.iterations, stage.decay_start), rel=1e-12)
+        assert min(ours) > 0.9999 * stage.lr  # a constant rate in effect, not a decay to 0
+
+
+@pytest.mark.parametrize("iterations, decay_start", [(10, 5), (10, 0), (10, 10), (1, 0), (7, 6)])
+def test_authors_decay_matches_their_loop_at_the_edges(iterations, decay_start):
+    stage = StageConfig(iterations, 2e-3, decay_start, decay="authors")
+    ours = [stage.lr * stage.lr_factor(i) for i in range(iterations)]
+    assert ours == pytest.approx(authors_rates(2e-3, iterations, decay_start), rel=1e-12)
+
+
+def test_default_and_fast_keep_the_linear_decay():
+    for name in ("default", "fast"):
+        cfg = FusionConfig.preset_config(name)
+        assert [s.decay for s in (cfg.stage1, cfg.stage2, cfg.stage3)] == ["linear"] * 3
+    assert StageConfig(10, 1e-3, 5).decay == "linear"
 
 
 def test_every_preset_builds_and_names_itself():
@@ -41,6 +80,27 @@ def test_yaml_round_trip_and_overlay(tmp_path):
     (tmp_path / "o.yaml").write_text("stage3:\n  iterations: 7\n  decay_start: 3\nseed: 5\n")
     over = FusionConfig.from_yaml(tmp_path / "o.yaml", base=FusionConfig())
     assert over.stage3 == StageConfig(7, FusionConfig().stage3.lr, 3, FusionConfig().stage3.patience) and over.seed == 5
+
+
+def test_decay_round_trips_through_yaml_and_overlays(tmp_path):
+    faithful = FusionConfig.preset_config("faithful")
+    path = tmp_path / "f.yaml"
+    faithful.to_yaml(path)
+    assert "decay: authors" in path.read_text()
+    assert FusionConfig.from_yaml(path) == faithful
+    (tmp_path / "o.yaml").write_text("preset: faithful\nstage2:\n  decay: linear\n")
+    over = FusionConfig.from_yaml(tmp_path / "o.yaml")
+    assert (over.stage1.decay, over.stage2.decay, over.stage3.decay) == ("authors", "linear", "authors")
+    assert over.stage2 == dataclasses.replace(faithful.stage2, decay="linear")
+    assert FusionConfig.from_dict({"stage1": {"decay": "authors"}}).stage1.decay == "authors"
+
+
+def test_an_unknown_decay_is_refused_naming_the_stage():
+    with pytest.raises(InputError) as info:
+        FusionConfig.from_dict({"stage3": {"decay": "cosine"}})
+    assert str(info.value) == "stage3.decay must be one of 'linear', 'authors', got 'cosine'"
+    with pytest.raises(InputError, match=r"stage1\.decay must be one of"):
+        FusionConfig(stage1=StageConfig(10, 1e-3, 5, decay="step"))  # type: ignore[arg-type]
 
 
 def test_config_is_frozen_and_overridden_with_replace():

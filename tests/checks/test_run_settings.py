@@ -41,7 +41,7 @@ def test_check_config_keys():
 def test_check_stage_mapping():
     _refused("stage1 must be a mapping with iterations, lr, decay_start", _checks.check_stage_mapping, "stage1", 5)
     _refused(
-        "unknown key(s) steps in stage2; use iterations, lr, decay_start, patience",
+        "unknown key(s) steps in stage2; use iterations, lr, decay_start, patience, decay",
         _checks.check_stage_mapping,
         "stage2",
         {"lr": 1e-3, "steps": 4},

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
-from pfs2c2 import FusionError, StageConfig
+from pfs2c2 import FusionConfig, FusionError, StageConfig
 from pfs2c2.model.checkpoint import load_checkpoint
 from pfs2c2.model.loop import (
     SNAPSHOT_EVERY,
@@ -22,10 +24,13 @@ from pfs2c2.model.loop import (
 from pfs2c2.model.stages import Stage
 
 
-def toy_run(iterations: int = 100, lr: float = 0.05, patience: int = 0) -> tuple[StageRun, torch.nn.Module]:
+def toy_run(
+    iterations: int = 100, lr: float = 0.05, patience: int = 0, schedule: StageConfig | None = None
+) -> tuple[StageRun, torch.nn.Module]:
     torch.manual_seed(0)
     module = torch.nn.Linear(1, 1, bias=False)
-    schedule = StageConfig(iterations, lr, iterations // 2, patience)
+    schedule = schedule or StageConfig(iterations, lr, iterations // 2, patience)
+    iterations, lr = schedule.iterations, schedule.lr
     opt = torch.optim.Adam(module.parameters(), lr=lr)
     run = StageRun(
         Stage.JOINT, schedule, opt, {"spe_up": module}, torch.Generator().manual_seed(0), RunLog(), iterations
@@ -52,6 +57,48 @@ def test_optimise_minimises_and_logs_on_schedule():
     assert all(set(r) == {"stage", "iteration", "loss", "fit"} and r["stage"] == 3 for r in run.log.history)
     assert type(run.log.history[0]["stage"]) is int
     assert seen[-1][:3] == (3, 200, 200) and "stage3" in run.log.timings
+
+
+def rates_used(schedule: StageConfig) -> list[float]:
+    """The learning rate the optimiser holds at each step of ``optimise`` on a toy problem."""
+    run, module = toy_run(schedule=schedule)
+    fit, used = quadratic(module), []
+
+    def step():
+        used.append(run.optimizer.param_groups[0]["lr"])
+        return fit()
+
+    optimise(run, step, RollbackGuard(run, 100.0, 5, None), HistoryLogger(run, 1000, None))
+    return used
+
+
+def authors_rates(lr0: float, iterations: int, decay_begin: int) -> list[float]:
+    """The authors' loop (train.py of Welcome-to-LISA/PFS2C2): every epoch resets ``lr = lr0`` and, from
+    epoch ``decay_begin`` on, gives the optimiser ``lr - lr0 / (iterations - decay_begin + 1)`` after
+    its step; the next step uses what the optimiser holds."""
+    held, used = lr0, []
+    for epoch in range(1, iterations + 1):
+        lr = lr0
+        used.append(held)
+        if epoch > decay_begin - 1:
+            lr = lr - lr0 / (iterations - decay_begin + 1)
+            held = lr
+    return used
+
+
+def test_faithful_stages_step_at_the_authors_rates():
+    faithful = FusionConfig.preset_config("faithful")
+    for stage in (faithful.stage1, faithful.stage2, faithful.stage3):
+        # the preset's rule on a schedule short enough to run: 40 iterations, the rate drops at 20
+        schedule = dataclasses.replace(stage, iterations=40, decay_start=20)
+        used = rates_used(schedule)
+        assert used == pytest.approx(authors_rates(stage.lr, 40, 20), rel=1e-12)
+        assert used[19] == stage.lr and used[20] == pytest.approx(stage.lr * (1 - 1 / 21), rel=1e-12)
+
+
+def test_linear_decay_steps_down_to_zero_unchanged():
+    used = rates_used(StageConfig(10, 0.1, 4))
+    assert used == pytest.approx([0.1] * 4 + [0.1 * (10 - i) / 6 for i in range(4, 10)], rel=1e-12)
 
 
 def test_a_nan_loss_rolls_back_and_halves_the_learning_rate():

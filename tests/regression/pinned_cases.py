@@ -5,7 +5,9 @@ Run as a script it prints one JSON object ``{case: {"fused": sha256, "psf": ...,
 (non-vectorised) CPU kernels and MKL's conditional-numerical-reproducibility mode, and compares the
 digests with ``tests/data/pinned_digests.json``. Those digests were taken at commit 4b0091a, before
 the package was reorganised, so any change of behaviour (an operation reordered, a random number
-drawn in another order, a default changed) shows up as a mismatch.
+drawn in another order, a default changed) shows up as a mismatch. The two faithful cases were
+re-pinned when the faithful preset took the authors' effective learning-rate schedule;
+``faithful_short_linear_decay`` (0.1.0's schedule) keeps the digest taken at 4b0091a.
 
 Regenerate only when a behaviour change is intended::
 
@@ -63,6 +65,17 @@ def _cases() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "default_known_operators": ({"preset": "default", "ensemble": 1, **short}, {"psf": True, "srf": True}),
         "fast_wide_psf": ({"preset": "fast", "psf_size": 8, "psf_init": "gaussian", **short}, {}),
         "faithful": ({"preset": "faithful"}, {}),  # the whole 20k/30k/30k schedule: slow
+        # 0.1.0's faithful schedule (linear decay), whose digest is the one taken before the reorganisation
+        "faithful_short_linear_decay": (
+            {
+                "preset": "faithful",
+                "stage1": {"iterations": 300, "decay_start": 150, "decay": "linear"},
+                "stage2": {"iterations": 300, "decay_start": 150, "decay": "linear"},
+                "stage3": {"iterations": 300, "decay_start": 150, "decay": "linear"},
+                "log_every": 50,
+            },
+            {},
+        ),
     }
 
 

@@ -24,13 +24,17 @@ __all__ = [
     "check_run_options",
 ]
 
+STAGE_DECAYS = ("linear", "authors")
+"""Learning-rate schedules after ``decay_start`` (:class:`pfs2c2.StageConfig` ``decay``)."""
+
 PRESETS = ("default", "faithful", "fast")
 """Names of the presets of :meth:`pfs2c2.FusionConfig.preset_config` (``config.PRESETS`` is this tuple)."""
 
 
 def check_stage(stage: StageConfig, name: str) -> None:
-    """Refuse a stage schedule with negative iterations or patience, a learning rate <= 0, or a
-    ``decay_start`` outside ``[0, iterations]``; ``name`` (``"stage1"``) prefixes the message.
+    """Refuse a stage schedule with negative iterations or patience, a learning rate <= 0, a
+    ``decay_start`` outside ``[0, iterations]`` or a ``decay`` other than "linear" and "authors";
+    ``name`` (``"stage1"``) prefixes the message.
 
     Raises:
         InputError: one line naming the field.
@@ -43,6 +47,8 @@ def check_stage(stage: StageConfig, name: str) -> None:
         raise InputError(f"{name}.patience must be >= 0, got {stage.patience}")
     if not 0 <= stage.decay_start <= max(stage.iterations, 0):
         raise InputError(f"{name}.decay_start must be in [0, iterations={stage.iterations}], got {stage.decay_start}")
+    if stage.decay not in STAGE_DECAYS:
+        raise InputError(f"{name}.decay must be one of {', '.join(map(repr, STAGE_DECAYS))}, got {stage.decay!r}")
 
 
 def check_config(cfg: FusionConfig) -> None:
@@ -64,6 +70,8 @@ def check_config(cfg: FusionConfig) -> None:
         )
     if cfg.psf_init not in ("uniform", "gaussian"):
         raise InputError(f"psf_init must be 'uniform' or 'gaussian', got {cfg.psf_init!r}")
+    if cfg.residual_upsampling not in ("bicubic", "psf"):
+        raise InputError(f"residual_upsampling must be 'bicubic' or 'psf', got {cfg.residual_upsampling!r}")
     if cfg.output_activation not in ("leaky_relu", "none"):
         raise InputError(f"output_activation must be 'leaky_relu' or 'none', got {cfg.output_activation!r}")
     if not 0 <= cfg.holdout_fraction < 0.5:
@@ -117,16 +125,16 @@ def check_config_keys(keys: Iterable[str], known: Iterable[str]) -> None:
 
 def check_stage_mapping(key: str, value: Any) -> None:
     """Refuse the value of a stage key (``"stage1"``) of a configuration mapping unless it is a mapping with
-    only the keys iterations, lr, decay_start, patience.
+    only the keys iterations, lr, decay_start, patience, decay.
 
     Raises:
         InputError: one line naming the stage.
     """
     if not isinstance(value, dict):
         raise InputError(f"{key} must be a mapping with iterations, lr, decay_start")
-    bad = sorted(set(value) - {"iterations", "lr", "decay_start", "patience"})
+    bad = sorted(set(value) - {"iterations", "lr", "decay_start", "patience", "decay"})
     if bad:
-        raise InputError(f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience")
+        raise InputError(f"unknown key(s) {', '.join(bad)} in {key}; use iterations, lr, decay_start, patience, decay")
 
 
 _DEVICE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(:[0-9]+)?")
