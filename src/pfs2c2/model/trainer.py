@@ -20,11 +20,11 @@ from torch import nn
 from .._checks import check_lr_overlap, check_positive_peak
 from ..config import FusionConfig, ProgressCallback, StageConfig
 from ..masks import block_all
-from ..physics import bicubic_upsample_tensor
 from .checkpoint import TrainingState, copy_states
 from .loop import Checkpointer, HistoryLogger, HoldoutSelector, RollbackGuard, RunLog, Selection, StageRun, optimise
 from .losses import HRBatch, Terms, holdout_mse, stage1_terms, stage2_terms, stage3_terms
 from .modules import Modules, SpatialDown, SpatialUp, SpectralDown, SpectralUp
+from .residual import residual_upsample
 from .stages import Stage
 
 __all__ = ["Pixels", "Problem", "Stage", "Trainer"]
@@ -413,16 +413,15 @@ class Trainer:
     def fused(self) -> np.ndarray:
         """SpectralUp(MSI) ``(C, H, W)`` in the HSI's units, NaN where the MSI is not valid.
 
-        With ``residual_correction``, plus the bicubic-upsampled LR residual
-        ``LR-HSI - SpatialDown(SpectralUp(MSI))`` (zero where the LR pixel is not valid).
+        With ``residual_correction``, plus the LR residual ``LR-HSI - SpatialDown(SpectralUp(MSI))`` (zero
+        where the LR pixel is not valid) upsampled per ``residual_upsampling`` (:mod:`.residual`).
         """
         m, p = self.modules, self.problem
         out = m.spe_up(p.hr_msi)
         if self.cfg.residual_correction:
             residual = p.lr_hsi - m.spa_down(out)
-            if p.full_lr_mask is not None:
-                residual = residual * p.full_lr_mask
-            out = out + bicubic_upsample_tensor(residual, p.ratio)
+            method = self.cfg.residual_upsampling
+            out = out + residual_upsample(residual, m.spa_down.psf, p.ratio, method, p.full_lr_mask)
         fused = (out[0] * p.hsi_scale).float().cpu().numpy()
         fused[:, ~p.msi_valid] = np.nan
         return fused
