@@ -146,3 +146,9 @@ def test_check_sample_tiles_with_data():
         0,
     )
     _checks.check_sample_tiles_with_data(2)
+
+
+def test_check_tiled_residual():
+    _checks.check_tiled_residual("bicubic")
+    with pytest.raises(InputError, match="not supported in tiled runs yet"):
+        _checks.check_tiled_residual("psf")

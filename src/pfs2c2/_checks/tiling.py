@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the config layer sits above this one: no import at run time
     from ..config import RunOptions
 
 __all__ = [
+    "check_tiled_residual",
     "parse_memory",
     "format_bytes",
     "check_memory_budget",
@@ -168,6 +169,20 @@ def check_sample_count(sample_count: int) -> None:
     """
     if sample_count < 1:
         raise InputError(f"sample_count must be >= 1, got {sample_count}")
+
+
+def check_tiled_residual(residual_upsampling: str) -> None:
+    """Refuse the residual step through the learned PSF in tiled runs: its back-projection reaches
+    further than the tile margin allows for, so tiles would show seams.
+
+    Raises:
+        InputError: naming the two ways out.
+    """
+    if residual_upsampling != "bicubic":
+        raise InputError(
+            f"residual_upsampling={residual_upsampling!r} is not supported in tiled runs yet (it reaches further "
+            "than the tile overlap); use residual_upsampling='bicubic' or fuse the scene untiled"
+        )
 
 
 def check_tiled_run_options(run: RunOptions) -> None:

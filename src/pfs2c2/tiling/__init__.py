@@ -50,6 +50,7 @@ from .._checks import (
     check_sample_count,
     check_srf,
     check_tile_size,
+    check_tiled_residual,
     check_tiled_run_options,
     format_bytes,
     parse_memory,
@@ -134,6 +135,7 @@ def prepare_scene(
     cfg = config or FusionConfig()
     run = run or RunOptions()
     check_tiled_run_options(run)
+    check_tiled_residual(cfg.residual_upsampling)
     scene = scene or open_scene(hsi, msi, ratio)
     C, c, r = scene.hsi_bands, scene.msi_bands, scene.ratio
     srf_known = None if srf is None else check_srf(srf, C, c, "SRF")
