@@ -17,17 +17,6 @@ RATIO_TOLERANCE = 0.05
 OFFSET_ATOL_PX = 1e-3
 
 
-def crs_label(crs: str) -> str:
-    from rasterio.crs import CRS
-
-    try:
-        s = CRS.from_user_input(crs).to_string()
-    except Exception:
-        s = crs
-    s = " ".join(s.split())
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
 def is_same_crs(a: str, b: str) -> bool:
     from rasterio.crs import CRS
 

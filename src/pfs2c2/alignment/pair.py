@@ -12,12 +12,12 @@ import numpy as np
 from .._checks import as_cube
 from ..errors import InputError
 from ..io import RasterMeta, read_cube, write_cube
+from ..io.grids import crs_label
 from .grid import (
     OFFSET_ATOL_PX,
     Window,
     bounds_in,
     bounds_text,
-    crs_label,
     frac,
     ground_ratio,
     integer_ratio,

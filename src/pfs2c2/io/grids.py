@@ -100,7 +100,8 @@ def match_grids(
 # ==================================================================================================
 # Helpers (the refusals are in :mod:`pfs2c2._checks.grids`)
 # ==================================================================================================
-def _crs_label(crs: str) -> str:
+def crs_label(crs: str) -> str:
+    """A short, one-line text of a CRS for messages (its EPSG code or WKT, cut at 60 characters)."""
     try:
         from rasterio.crs import CRS
 
@@ -122,7 +123,7 @@ def _same_crs(a: str, b: str) -> bool:
         return bool(CRS.from_user_input(a) == CRS.from_user_input(b))
     except Exception as exc:
         reason = " ".join(str(exc).split())[:150]
-        check_crs_comparable(reason, _crs_label(a), _crs_label(b))
+        check_crs_comparable(reason, crs_label(a), crs_label(b))
         raise  # pragma: no cover - check_crs_comparable raised
 
 
@@ -147,7 +148,7 @@ def _match_georeferenced(
     assert hsi.transform is not None and msi.transform is not None
     hsi_bounds = _bounds(hsi.transform, h, w)
     same = _same_crs(hsi.crs, msi.crs)
-    check_same_crs(same, _crs_label(hsi.crs), _crs_label(msi.crs), hsi_bounds, abs(hsi.transform[0]))
+    check_same_crs(same, crs_label(hsi.crs), crs_label(msi.crs), hsi_bounds, abs(hsi.transform[0]))
     check_north_up(hsi.transform, msi.transform)
     n = check_pixel_ratio(hsi.transform, msi.transform, hsi_bounds, ratio)
     dx, dy = check_grid_offset(hsi.transform, msi.transform, hsi_bounds)
@@ -156,7 +157,7 @@ def _match_georeferenced(
     #    and columns [dx + j*n, dx + (j+1)*n).
     j0, j1 = max(0, -(dx // n)), min(w, (W - dx) // n)
     i0, i1 = max(0, -(dy // n)), min(h, (H - dy) // n)
-    check_grid_overlap((i0, i1), (j0, j1), hsi_bounds, _bounds(msi.transform, H, W), _crs_label(hsi.crs))
+    check_grid_overlap((i0, i1), (j0, j1), hsi_bounds, _bounds(msi.transform, H, W), crs_label(hsi.crs))
     hsi_window: Window | None = (i0, j0, i1 - i0, j1 - j0)
     msi_window: Window | None = (dy + i0 * n, dx + j0 * n, (i1 - i0) * n, (j1 - j0) * n)
     if hsi_window == (0, 0, h, w):
