@@ -13,8 +13,6 @@ Bounds = tuple[float, float, float, float]  # (left, bottom, right, top)
 
 #: Largest relative distance of the pixel-size ratio from an integer that is accepted (5 %).
 RATIO_TOLERANCE = 0.05
-#: Offsets within this many pixels of a whole number count as whole (grids that already nest).
-OFFSET_ATOL_PX = 1e-3
 
 
 def is_same_crs(a: str, b: str) -> bool:

@@ -9,12 +9,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._checks import as_cube
+from .._checks import OFFSET_ATOL_PX, as_cube
 from ..errors import InputError
 from ..io import RasterMeta, read_cube, write_cube
 from ..io.grids import crs_label
 from .grid import (
-    OFFSET_ATOL_PX,
     Window,
     bounds_in,
     bounds_text,
@@ -177,8 +176,8 @@ def align_pair(
     fa, fc, fe, ff = fixed_t[0], fixed_t[2], fixed_t[4], fixed_t[5]
     m = n if resample == "hsi" else 1
     kx = ky = 0
+    ux, uy = origin_in(moving[1], crs, same_crs)
     if resample == "hsi":  # the block phase nearest to the HSI's own origin
-        ux, uy = origin_in(moving[1], crs, same_crs)
         kx, ky = round((ux - fc) / fa), round((uy - ff) / fe)
     left, bottom = max(hsi_bounds[0], msi_bounds[0]), max(hsi_bounds[1], msi_bounds[1])
     right, top = min(hsi_bounds[2], msi_bounds[2]), min(hsi_bounds[3], msi_bounds[3])
@@ -226,7 +225,6 @@ def align_pair(
         m_win = None
     shift = (0.0, 0.0)
     if resampled is not None:
-        ux, uy = origin_in(moving[1], crs, same_crs)
         shift = (frac((ux - moving_out_t[2]) / moving_out_t[0]), frac((moving_out_t[5] - uy) / -moving_out_t[4]))
 
     def out_meta(meta: RasterMeta, t: tuple[float, ...], warped: bool) -> RasterMeta:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import OFFSET_ATOL_PX
 from ..errors import InputError
 from ..io import RasterMeta
 from ..masks import block_all, valid_pixels
-from .grid import OFFSET_ATOL_PX, Window
+from .grid import Window
 
 RES_RTOL = 1e-6
 COVERAGE_ATOL = 1e-3

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._common import PathLike
-from .meta import RasterMeta, wavelengths_to_nm
+from .meta import RasterMeta, crs_string, wavelengths_to_nm
 from .readers import read_cube
 
 __all__ = [
@@ -169,11 +169,7 @@ def _spectra(da: Any, band: str) -> tuple[np.ndarray | None, np.ndarray | None]:
 
 
 def _grid(da: Any) -> tuple[str | None, tuple[float, ...] | None]:
-    crs = da.rio.crs
-    crs_text = None
-    if crs is not None:
-        epsg = crs.to_epsg()
-        crs_text = f"EPSG:{epsg}" if epsg else crs.to_wkt()
+    crs_text = crs_string(da.rio.crs)
     transform: tuple[float, ...] | None
     try:
         t = da.rio.transform()
