@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
+from ._checks import PRESETS as PRESETS  # the one tuple of preset names, re-exported
 from ._checks import check_config, check_config_keys, check_preset, check_run_options, check_stage, check_stage_mapping
 from .errors import InputError
 
@@ -32,9 +33,6 @@ Preset = Literal["default", "faithful", "fast"]
 PsfInit = Literal["uniform", "gaussian"]
 OutputActivation = Literal["leaky_relu", "none"]
 LrDecay = Literal["linear", "authors"]
-
-PRESETS: tuple[Preset, ...] = ("default", "faithful", "fast")
-"""The preset names, in the order the CLI offers them."""
 
 RUN_OPTION_KEYS = ("device", "threads")
 """Keys that older config files held beside the method settings; they are run options now."""

@@ -49,3 +49,15 @@ def test_console_script_and_python_m_use_main():
     assert scripts and scripts[0].load() is main
     source = (Path(pfs2c2.__file__).parent / "__main__.py").read_text()
     assert "from .cli import main" in source
+
+
+def test_a_fusion_error_without_message_is_still_one_line():
+    import click
+    import pytest
+
+    from pfs2c2.cli.errors import user_errors
+    from pfs2c2.errors import FusionError
+
+    with pytest.raises(click.ClickException, match="^FusionError$"):
+        with user_errors():
+            raise FusionError("")

@@ -9,7 +9,7 @@ import click
 import numpy as np
 
 from .._checks import check_not_existing
-from .errors import user_errors
+from .errors import first_line, user_errors
 from .options import (
     config_option,
     device_option,
@@ -147,6 +147,5 @@ def _scene_job(
             scene, out, ops, config=cfg, run=run, **masks, **tiling, resume=resume, overwrite=replace, warn=warn
         )
     except (ValueError, OSError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"manifest line {row['line']} ({out.name}): {message}") from None
+        raise ValueError(f"manifest line {row['line']} ({out.name}): {first_line(exc)}") from None
     return job, ops.wavelengths

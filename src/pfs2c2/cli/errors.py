@@ -16,15 +16,21 @@ class CliInputError(click.ClickException):
     exit_code = 2
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, or its type name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the library's input errors into :class:`CliInputError` and training failures into exit code 1."""
     try:
         yield
     except FusionError as exc:
-        raise click.ClickException(str(exc).strip().splitlines()[0]) from None
+        raise click.ClickException(first_line(exc)) from None
     except (ValueError, FileNotFoundError, FileExistsError, IsADirectoryError, PermissionError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         if isinstance(exc, FileNotFoundError) and exc.filename and str(exc.filename) not in message:
             message = f"{message}: {exc.filename}"
         raise CliInputError(message) from None

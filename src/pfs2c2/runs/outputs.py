@@ -56,8 +56,7 @@ class Sidecars:
     def beside(cls, out: str | Path, *, prefixed: bool = False) -> Sidecars:
         """``psf.csv`` etc. in OUT's folder; ``prefixed``: ``OUT_STEM.psf.csv`` etc., so that scenes can share a folder."""
         out = Path(out)
-        stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-        return cls(**{k: out.with_name(f"{stem}.{v}" if prefixed else v) for k, v in SIDECAR_NAMES.items()})
+        return cls(**{k: out.with_name(f"{out.stem}.{v}" if prefixed else v) for k, v in SIDECAR_NAMES.items()})
 
     def paths(self) -> list[Path]:
         """Every path, in the order psf, srf, history, config, run, metrics."""

@@ -110,7 +110,7 @@ def _reader_of(spec: str | Path) -> str | None:
 def _read_source(spec: str | Path, role: str, reader: str | None, msi_bands: str | None) -> InputSource:
     """Read one input whole: a product with its reader, else a file with :func:`pfs2c2.io.read_cube`."""
     from ..io import read_cube
-    from ..products import read_product
+    from ..products import READERS
 
     if reader is None:
         cube, meta = read_cube(spec)
@@ -118,7 +118,7 @@ def _read_source(spec: str | Path, role: str, reader: str | None, msi_bands: str
     options: dict[str, Any] = {}
     if reader == "sentinel2":
         options["bands"] = _sentinel2_bands(msi_bands or "10m")
-    product = read_product(spec, **options)
+    product = READERS[reader].read(spec, **options)  # detected once, by _reader_of
     check_product_role(str(spec), reader, product.kind, role)
     return InputSource(product.cube, product.meta, product, reader)
 
