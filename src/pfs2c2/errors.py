@@ -14,3 +14,9 @@ class InputError(ValueError):
 
 class FusionError(RuntimeError):
     """Training could not finish (e.g. the loss kept diverging after the allowed retries)."""
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """``error``'s message on one line (whitespace collapsed, at most ``limit`` characters), or its type name
+    when the message is empty: how a failure of one scene, tile or job is summarised beside the others."""
+    return " ".join(str(error).split())[:limit] or type(error).__name__

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .._checks import check_ratio
-from ..errors import InputError
+from ..errors import InputError, one_line
 from ..io import RasterMeta
 
 Window = tuple[int, int, int, int]  # (row_off, col_off, height, width)
@@ -23,7 +23,7 @@ def is_same_crs(a: str, b: str) -> bool:
     try:
         return bool(CRS.from_user_input(a) == CRS.from_user_input(b))
     except Exception as exc:
-        raise InputError(f"cannot read the CRS {a[:40]!r} or {b[:40]!r}: {' '.join(str(exc).split())[:120]}") from None
+        raise InputError(f"cannot read the CRS {a[:40]!r} or {b[:40]!r}: {one_line(exc, 120)}") from None
 
 
 def num(x: float) -> str:

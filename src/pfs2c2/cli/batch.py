@@ -9,6 +9,7 @@ import click
 import numpy as np
 
 from .._checks import check_not_existing
+from ..errors import one_line
 from .errors import first_line, user_errors
 from .options import (
     config_option,
@@ -101,7 +102,7 @@ def batch(
                 return
             except Exception as exc:  # reported with the scene
                 outcome.error = exc
-        failures.append(f"{job.name}: {' '.join(str(outcome.error).split())[:300] or type(outcome.error).__name__}")
+        failures.append(f"{job.name}: {one_line(outcome.error)}")
 
     with executor:
         where = executor.describe()

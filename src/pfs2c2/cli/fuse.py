@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .._checks import check_not_existing
+from ..errors import one_line
 from .errors import user_errors
 from .options import (
     config_option,
@@ -358,7 +359,7 @@ def _fuse_tiled(
     if outcome.error is not None:
         if isinstance(outcome.error, (ValueError, OSError, FusionError)):
             raise outcome.error
-        reason = " ".join(str(outcome.error).split())[:300]
+        reason = one_line(outcome.error)
         raise click.ClickException(
             f"tiled fusion stopped ({type(outcome.error).__name__}: {reason}); finished tiles are kept "
             f"in {job.store.dir}: run the same command with --resume"

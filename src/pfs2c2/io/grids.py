@@ -32,6 +32,7 @@ from .._checks import (
     check_same_crs,
     ratio_from_shapes,
 )
+from ..errors import one_line
 from .meta import RasterMeta
 
 __all__ = ["OFFSET_ATOL_PX", "RATIO_RTOL", "GridMatch", "match_grids"]
@@ -122,7 +123,7 @@ def _same_crs(a: str, b: str) -> bool:
     try:
         return bool(CRS.from_user_input(a) == CRS.from_user_input(b))
     except Exception as exc:
-        reason = " ".join(str(exc).split())[:150]
+        reason = one_line(exc, 150)
         check_crs_comparable(reason, crs_label(a), crs_label(b))
         raise  # pragma: no cover - check_crs_comparable raised
 

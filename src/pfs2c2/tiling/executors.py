@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._checks import check_executor_options, check_workers
-from ..errors import InputError
+from ..errors import InputError, one_line
 from .job import SceneJob, TileCallback, TiledResult
 from .task import TileResult, TileTask, run_tile
 
@@ -135,9 +135,7 @@ class DaskExecutor:
                 else:
                     self.client = distributed.Client(scheduler, timeout="30s")
             except (OSError, TimeoutError, ValueError) as exc:
-                raise InputError(
-                    f"cannot connect to the Dask scheduler at {scheduler}: {' '.join(str(exc).split())[:200]}"
-                ) from None
+                raise InputError(f"cannot connect to the Dask scheduler at {scheduler}: {one_line(exc, 200)}") from None
             self.workers = max(
                 1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values())
             )
@@ -272,7 +270,7 @@ def run_jobs(
         if callback is not None:
             name = jobs[i].name
             if error is not None:
-                callback.scene(name, f"failed: {' '.join(str(error).split())[:300] or type(error).__name__}")
+                callback.scene(name, f"failed: {one_line(error)}")
             elif result is not None:
                 where = result.path if result.path is not None else "memory"
                 callback.scene(name, f"written to {where} in {result.timings['total']:.1f} s")
