@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .._checks import check_ratio
-from ..errors import InputError, one_line
+from ..errors import InputError
 from ..io import RasterMeta
 
 Window = tuple[int, int, int, int]  # (row_off, col_off, height, width)
@@ -13,17 +13,6 @@ Bounds = tuple[float, float, float, float]  # (left, bottom, right, top)
 
 #: Largest relative distance of the pixel-size ratio from an integer that is accepted (5 %).
 RATIO_TOLERANCE = 0.05
-
-
-def is_same_crs(a: str, b: str) -> bool:
-    from rasterio.crs import CRS
-
-    if a == b:
-        return True
-    try:
-        return bool(CRS.from_user_input(a) == CRS.from_user_input(b))
-    except Exception as exc:
-        raise InputError(f"cannot read the CRS {a[:40]!r} or {b[:40]!r}: {one_line(exc, 120)}") from None
 
 
 def num(x: float) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 from .._checks import OFFSET_ATOL_PX, as_cube
 from ..errors import InputError
 from ..io import RasterMeta, read_cube, write_cube
-from ..io.grids import crs_label
+from ..io.grids import crs_label, same_crs
 from .grid import (
     Window,
     bounds_in,
@@ -20,7 +20,6 @@ from .grid import (
     frac,
     ground_ratio,
     integer_ratio,
-    is_same_crs,
     north_up,
     origin_in,
     resolution_in,
@@ -158,25 +157,25 @@ def align_pair(
     fixed_t = north_up(fixed[1], "MSI" if resample == "hsi" else "HSI")
     crs = str(fixed[1].crs)
     moving_crs = str(moving[1].crs)
-    same_crs = is_same_crs(crs, moving_crs)
+    one_crs = same_crs(crs, moving_crs)
 
     # -- pixel sizes in the output CRS and the integer ratio
     fixed_res = (fixed_t[0], -fixed_t[4])
-    moving_res = resolution_in(moving[1], moving[0].shape[1:], crs, same_crs)
+    moving_res = resolution_in(moving[1], moving[0].shape[1:], crs, one_crs)
     if resample == "hsi":
         measured = (moving_res[0] / fixed_res[0], moving_res[1] / fixed_res[1])
     else:
         measured = (fixed_res[0] / moving_res[0], fixed_res[1] / moving_res[1])
-    n = integer_ratio(measured, ratio, hsi_meta, msi_meta, reprojected=not same_crs)
+    n = integer_ratio(measured, ratio, hsi_meta, msi_meta, reprojected=not one_crs)
 
     # -- the LR grid, counted in fixed pixels from the fixed origin: LR pixel j starts at fixed column
     #    kx + j * m (m = n fixed pixels per LR pixel with resample="hsi", 1 with resample="msi")
-    hsi_bounds = bounds_in(hsi_meta, y.shape[1:], crs, same_crs or resample == "msi")
-    msi_bounds = bounds_in(msi_meta, z.shape[1:], crs, same_crs or resample == "hsi")
+    hsi_bounds = bounds_in(hsi_meta, y.shape[1:], crs, one_crs or resample == "msi")
+    msi_bounds = bounds_in(msi_meta, z.shape[1:], crs, one_crs or resample == "hsi")
     fa, fc, fe, ff = fixed_t[0], fixed_t[2], fixed_t[4], fixed_t[5]
     m = n if resample == "hsi" else 1
     kx = ky = 0
-    ux, uy = origin_in(moving[1], crs, same_crs)
+    ux, uy = origin_in(moving[1], crs, one_crs)
     if resample == "hsi":  # the block phase nearest to the HSI's own origin
         kx, ky = round((ux - fc) / fa), round((uy - ff) / fe)
     left, bottom = max(hsi_bounds[0], msi_bounds[0]), max(hsi_bounds[1], msi_bounds[1])
@@ -207,12 +206,12 @@ def align_pair(
     moving_t = moving[1].transform
     assert moving_t is not None
     args = (moving[0], moving[2], moving_t, moving_out_t, moving_shape)
-    sliced = cut(*args) if same_crs else None
+    sliced = cut(*args) if one_crs else None
     resampled: str | None = None if sliced is not None else resample
     if method == "auto":
         reproject = AUTO_REPROJECT_METHOD if resample == "hsi" else "bilinear"
-        method = "nearest" if same_crs and same_step(moving_t, moving_out_t) else reproject
-    if sliced is None and method == "nearest" and same_crs:
+        method = "nearest" if one_crs and same_step(moving_t, moving_out_t) else reproject
+    if sliced is None and method == "nearest" and one_crs:
         sliced = cut(*args, snap=True)  # a whole-pixel copy: the residual shift is left to the PSF
     m_win: Window | None
     if sliced is not None:
@@ -239,7 +238,7 @@ def align_pair(
         ratio=n,
         pixel_ratio=(float(measured[0]), float(measured[1])),
         ground_ratio=ground_ratio(measured),
-        reprojected_from=None if same_crs else moving_crs,
+        reprojected_from=None if one_crs else moving_crs,
         hsi_window=m_win if resample == "hsi" else f_win,
         msi_window=f_win if resample == "hsi" else m_win,
         shift_px=shift,

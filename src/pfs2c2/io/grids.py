@@ -35,7 +35,7 @@ from .._checks import (
 from ..errors import one_line
 from .meta import RasterMeta
 
-__all__ = ["OFFSET_ATOL_PX", "RATIO_RTOL", "GridMatch", "match_grids"]
+__all__ = ["OFFSET_ATOL_PX", "RATIO_RTOL", "GridMatch", "match_grids", "same_crs"]
 
 Window = tuple[int, int, int, int]  # (row_off, col_off, height, width)
 
@@ -113,7 +113,12 @@ def crs_label(crs: str) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
-def _same_crs(a: str, b: str) -> bool:
+def same_crs(a: str, b: str) -> bool:
+    """Whether the CRS strings ``a`` and ``b`` name the same CRS (rasterio's comparison).
+
+    Raises:
+        InputError: when either cannot be read as a CRS.
+    """
     if a == b:
         return True
     try:
@@ -148,7 +153,7 @@ def _match_georeferenced(
     assert hsi.crs is not None and msi.crs is not None
     assert hsi.transform is not None and msi.transform is not None
     hsi_bounds = _bounds(hsi.transform, h, w)
-    same = _same_crs(hsi.crs, msi.crs)
+    same = same_crs(hsi.crs, msi.crs)
     check_same_crs(same, crs_label(hsi.crs), crs_label(msi.crs), hsi_bounds, abs(hsi.transform[0]))
     check_north_up(hsi.transform, msi.transform)
     n = check_pixel_ratio(hsi.transform, msi.transform, hsi_bounds, ratio)
