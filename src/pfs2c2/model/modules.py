@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -40,17 +40,76 @@ MODULE_NAMES = ("spe_up", "spa_up", "spe_down", "spa_down")
 
 
 class SpectralAttention(nn.Module):
-    """Squeeze-and-excitation over bands: global mean per band -> MLP -> sigmoid gate per band."""
+    """Squeeze-and-excitation over bands: global mean per band -> MLP -> sigmoid gate per band.
+
+    By default the mean is per sample (dims 2, 3). With ``pool_batch = True`` (or a ``mask``) one gate is
+    computed from the mean over all samples and valid pixels of the batch (dims 0, 2, 3), so a batch of
+    patches drawn from one scene gets the scene's gate. :meth:`freeze` fixes the gate (buffer
+    ``frozen_gate``, saved in the state_dict only while frozen), so block-wise application equals a
+    whole-image pass.
+    """
+
+    frozen_gate: torch.Tensor | None
 
     def __init__(self, channels: int, reduction: int = 2) -> None:
         super().__init__()
         hidden = max(1, channels // reduction)
         self.gate = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels), nn.Sigmoid())
+        self.pool_batch = False
+        self.register_buffer("frozen_gate", None)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(N, C, H, W)`` -> same shape, each band scaled by its gate in (0, 1)."""
-        weights = self.gate(x.mean(dim=(2, 3)))
+    def pooled_mean(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, C, H, W)`` (and ``(N, 1, H, W)`` mask, 1 = valid) -> ``(1, C)`` mean over dims 0, 2, 3.
+
+        For one unmasked image this is bit-identical to the per-sample mean the default uses.
+        """
+        if mask is None:
+            if x.shape[0] == 1:
+                return x.mean(dim=(2, 3))
+            return x.mean(dim=(0, 2, 3))[None]
+        m = mask.to(x.dtype)
+        return ((x * m).sum(dim=(0, 2, 3)) / m.sum().clamp_min(1.0))[None]
+
+    @torch.no_grad()
+    def freeze(self, mean: torch.Tensor) -> None:
+        """Fix the gate to ``gate(mean)``; ``mean``: ``(C,)`` or ``(1, C)`` band means of the input."""
+        self.frozen_gate = self.gate(mean.reshape(1, -1)).detach().clone()
+
+    def unfreeze(self) -> None:
+        """Compute the gate from the input again."""
+        self.frozen_gate = None
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, C, H, W)`` -> same shape, each band scaled by its gate in (0, 1).
+
+        ``mask`` ``(N, 1, H, W)`` (1 = valid) restricts the pooled mean to valid pixels.
+        """
+        if self.frozen_gate is not None:
+            weights = self.frozen_gate.to(x)
+        elif self.pool_batch or mask is not None:
+            weights = self.gate(self.pooled_mean(x, mask))
+        else:
+            weights = self.gate(x.mean(dim=(2, 3)))
         return x * weights[:, :, None, None]
+
+    def _load_from_state_dict(
+        self,
+        state_dict: dict[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        # A frozen gate is optional: take it when the checkpoint has one, otherwise stay unfrozen.
+        key = prefix + "frozen_gate"
+        gate = state_dict.get(key)
+        self.frozen_gate = None
+        rest = {k: v for k, v in state_dict.items() if k != key}
+        super()._load_from_state_dict(rest, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        if gate is not None:
+            self.frozen_gate = gate.detach().clone()
 
 
 def spectral_widths(msi_bands: int, hsi_bands: int) -> list[int]:
@@ -135,9 +194,59 @@ class SpectralUp(nn.Module):
         last.weight.zero_()
         last.bias.zero_()
 
-    def forward(self, msi: torch.Tensor) -> torch.Tensor:
-        """``(N, c, H, W)`` MSI -> ``(N, C, H, W)`` HSI."""
-        out = self.net(msi)
+    @property
+    def attention(self) -> SpectralAttention | None:
+        """The attention block, or None when built without one."""
+        for layer in self.net:
+            if isinstance(layer, SpectralAttention):
+                return layer
+        return None
+
+    def set_pool_batch(self, on: bool) -> None:
+        """Pool the attention gate over the whole batch (dims 0, 2, 3) instead of per sample."""
+        if self.attention is not None:
+            self.attention.pool_batch = on
+
+    def hidden_features(self, msi: torch.Tensor) -> torch.Tensor:
+        """``(N, c, H, W)`` -> ``(N, widths[-1], H, W)``: the features that enter the attention block."""
+        x = msi
+        for layer in self.net:
+            if isinstance(layer, SpectralAttention):
+                return x
+            x = layer(x)
+        raise RuntimeError("hidden_features needs attention=True")
+
+    @torch.no_grad()
+    def freeze_attention(self, msi: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        """Fix the attention gate to the one of the mean hidden features over ``msi``'s (valid) pixels.
+
+        Args:
+            msi: ``(N, c, H, W)``, e.g. the whole HR-MSI or a sample of patches of it.
+            mask: ``(N, 1, H, W)``, 1 where a pixel counts (default all).
+
+        After this, applying the module block by block equals a whole-image pass (up to float rounding
+        in the 1x1 convolutions). No-op without attention. For block-wise accumulation of the mean use
+        :meth:`hidden_features` and ``self.attention.freeze(mean)``.
+        """
+        att = self.attention
+        if att is None:
+            return
+        att.unfreeze()
+        att.freeze(att.pooled_mean(self.hidden_features(msi), mask))
+
+    def unfreeze_attention(self) -> None:
+        """Undo :meth:`freeze_attention`."""
+        if self.attention is not None:
+            self.attention.unfreeze()
+
+    def forward(self, msi: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, c, H, W)`` MSI -> ``(N, C, H, W)`` HSI; ``mask`` ``(N, 1, H, W)`` limits the attention mean."""
+        if mask is None:
+            out = self.net(msi)
+        else:
+            out = msi
+            for layer in self.net:
+                out = layer(out, mask) if isinstance(layer, SpectralAttention) else layer(out)
         if self.skip is not None:
             out = out + self.skip(msi)
         return self.activation(out)
