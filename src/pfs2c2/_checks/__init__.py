@@ -52,7 +52,8 @@ from ``pfs2c2._checks`` (the submodules are an implementation detail):
   :func:`check_pixels`, :func:`check_some_pixel`, :func:`check_rgb_bands`, :func:`check_stretch_limits`,
   :func:`check_report_outputs` (a ``FileExistsError``);
 * the baselines (:mod:`.baselines`): :func:`baseline_ratio`, :func:`check_finite_images`,
-  :func:`check_subspace_settings`, :func:`check_injection`, :func:`check_unmixing_settings`;
+  :func:`check_subspace_settings`, :func:`check_injection`, :func:`check_unmixing_settings`,
+  :func:`check_psf_estimation_settings`, :func:`check_local_regression_settings`;
 * the simulation (:mod:`.simulation`): :func:`check_reference_size`, :func:`check_srf_reduces_bands`;
 * the benchmark (:mod:`.benchmark`): :func:`check_case_ratio`, :func:`check_data_file`.
 
@@ -118,6 +119,8 @@ from .baselines import (
     baseline_ratio,
     check_finite_images,
     check_injection,
+    check_local_regression_settings,
+    check_psf_estimation_settings,
     check_subspace_settings,
     check_unmixing_settings,
 )
@@ -251,7 +254,7 @@ from .settings import (
     check_stage_mapping,
 )
 from .shapes import check_ndim, check_same_shape
-from .simulation import check_reference_size, check_srf_reduces_bands
+from .simulation import check_psf_widths, check_reference_size, check_srf_reduces_bands
 from .tiling import (
     check_blend_ramp,
     check_executor_options,
@@ -331,6 +334,8 @@ __all__ = [
     "check_image_or_batch",
     "check_increasing_wavelengths",
     "check_injection",
+    "check_local_regression_settings",
+    "check_psf_estimation_settings",
     "check_input_kinds",
     "check_inverse_psf_shape",
     "check_kernel_size",
@@ -373,6 +378,7 @@ __all__ = [
     "check_ratio_given",
     "check_reduced_resolution_size",
     "check_reference_shape",
+    "check_psf_widths",
     "check_reference_size",
     "check_report_outputs",
     "check_rgb_bands",

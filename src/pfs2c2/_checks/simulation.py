@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["check_reference_size", "check_srf_reduces_bands"]
+__all__ = ["check_psf_widths", "check_reference_size", "check_srf_reduces_bands"]
 
 
 def check_reference_size(h: int, w: int, ratio: int) -> None:
@@ -22,3 +22,10 @@ def check_srf_reduces_bands(srf: np.ndarray) -> None:
         raise InputError(
             f"the SRF maps {srf.shape[0]} HSI bands to {srf.shape[1]} MSI bands; the MSI needs fewer bands"
         )
+
+
+def check_psf_widths(*fwhm: float) -> None:
+    """Refuse a PSF family's width (FWHM, HR pixels) that is not positive and finite."""
+    bad = [w for w in fwhm if not (np.isfinite(w) and w > 0)]
+    if bad:
+        raise InputError(f"PSF FWHM must be a positive number of HR pixels, got {bad[0]}; pass e.g. fwhm=ratio")
