@@ -11,11 +11,20 @@ from pfs2c2.baselines import METHODS, bicubic_upsample
 from pfs2c2.metrics import psnr
 from pfs2c2.simulation import simulate
 
-from .conftest import FLOOR, FUSION, QUICK, check_output, scores
+from .conftest import ESTIMATE_PSF, FLOOR, FUSION, QUICK, check_output, scores
 
 
 def test_registry_lists_every_method_with_the_shared_call_form():
-    assert set(METHODS) == {"bicubic", "linear_regression", "gsa", "glp_hs", "cnmf", "hysure"}
+    assert set(METHODS) == {
+        "bicubic",
+        "linear_regression",
+        "gsa",
+        "glp_hs",
+        "cnmf",
+        "hysure",
+        "lr_est_psf",
+        "local_linear_regression",
+    }
     for name, method in METHODS.items():
         params = list(inspect.signature(method).parameters.values())
         assert [p.name for p in params[:5]] == ["lr_hsi", "hr_msi", "ratio", "srf", "psf"], name
@@ -51,8 +60,10 @@ def test_given_psf_is_used(name, wide_psf_problem):
     method, quick = METHODS[name], QUICK.get(name, {})
     blind = psnr(method(sim.lr_hsi, sim.hr_msi, **quick), sim.reference)
     known = psnr(method(sim.lr_hsi, sim.hr_msi, psf=sim.psf, **quick), sim.reference)
-    # measured gains 4.5 (HySure) to 14 dB (linear regression, GLP-HS)
-    assert known >= blind + 3.0, (blind, known)
+    if name in ESTIMATE_PSF:  # the blind PSF is estimated: close to the known one
+        assert blind >= known - 1.5, (blind, known)
+    else:  # measured gains 4.5 (HySure with the Gaussian guess) to 14 dB (linear regression, GLP-HS)
+        assert known >= blind + 3.0, (blind, known)
 
 
 @pytest.mark.parametrize("name", ["gsa", "cnmf", "hysure"])

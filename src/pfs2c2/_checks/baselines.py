@@ -16,6 +16,8 @@ __all__ = [
     "check_subspace_settings",
     "check_injection",
     "check_unmixing_settings",
+    "check_psf_estimation_settings",
+    "check_local_regression_settings",
 ]
 
 
@@ -50,3 +52,20 @@ def check_unmixing_settings(n_endmembers: int, outer_iterations: int, inner_iter
     """Refuse CNMF settings below 1."""
     if n_endmembers < 1 or outer_iterations < 1 or inner_iterations < 1:
         raise InputError("n_endmembers, outer_iterations and inner_iterations must be positive")
+
+
+def check_psf_estimation_settings(size: int, ratio: int, iterations: int, smoothness: float) -> None:
+    """Refuse a PSF-estimate side that cannot be centred on an LR pixel, ``iterations < 1`` or a negative
+    smoothness weight (:func:`pfs2c2.baselines.estimate_psf`)."""
+    if size < ratio or (size - ratio) % 2:
+        raise InputError(f"size {size} must be >= the ratio {ratio} and differ from it by an even number")
+    if iterations < 1 or not smoothness >= 0:
+        raise InputError("iterations must be positive and smoothness >= 0")
+
+
+def check_local_regression_settings(window: int, stride: int, ridge: float) -> None:
+    """Refuse a local-regression window or stride below 1, a stride above the window, or a negative ridge."""
+    if window < 1 or stride < 1 or stride > window or not ridge >= 0:
+        raise InputError(
+            f"need window >= stride >= 1 and ridge >= 0, got window={window}, stride={stride}, ridge={ridge}"
+        )

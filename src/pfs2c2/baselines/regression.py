@@ -7,8 +7,9 @@ import numpy as np
 
 from ..physics import blur_downsample
 from .common import affine_fit, apply_affine, prepare, upsample
+from .psf_estimation import estimate_psf
 
-__all__ = ["linear_regression_fusion", "linear_regression"]
+__all__ = ["linear_regression_fusion", "linear_regression", "lr_est_psf"]
 
 
 def linear_regression_fusion(
@@ -59,5 +60,34 @@ def linear_regression(
         ``(C, H, W)`` float32.
     """
     if srf is not None:  # validate it like the other methods do, even though it is not used
+        prepare(lr_hsi, hr_msi, ratio, srf, None)
+    return linear_regression_fusion(lr_hsi, hr_msi, ratio, psf)
+
+
+def lr_est_psf(
+    lr_hsi: np.ndarray,
+    hr_msi: np.ndarray,
+    ratio: int | None = None,
+    srf: np.ndarray | None = None,
+    psf: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`linear_regression_fusion` through a PSF estimated from the data (:func:`estimate_psf`).
+
+    Blind (``psf=None``): the PSF is estimated (default size, through the given SRF's shape or an NNLS
+    SRF), then the map is fitted and the residual computed through it. A given PSF is used as is.
+
+    Args:
+        lr_hsi: ``(C, h, w)``.
+        hr_msi: ``(c, H, W)``.
+        ratio: scale factor; inferred from the shapes when ``None``.
+        srf: ``(C, c)`` SRF shape used by the PSF estimate only; ``None`` estimates it.
+        psf: PSF to use instead of the estimate.
+
+    Returns:
+        ``(C, H, W)`` float32.
+    """
+    if psf is None:
+        psf = estimate_psf(lr_hsi, hr_msi, ratio, srf=srf)
+    elif srf is not None:
         prepare(lr_hsi, hr_msi, ratio, srf, None)
     return linear_regression_fusion(lr_hsi, hr_msi, ratio, psf)
