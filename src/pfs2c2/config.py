@@ -18,6 +18,7 @@ Presets:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from .errors import InputError
 
 Preset = Literal["default", "faithful", "fast"]
 PsfInit = Literal["uniform", "gaussian"]
+PsfForm = Literal["free", "gaussian"]
 OutputActivation = Literal["leaky_relu", "none"]
 LrDecay = Literal["linear", "authors"]
 
@@ -114,8 +116,15 @@ class FusionConfig:
             start on all LR pixels for that many iterations, so no pixel is lost to the selection
             (ours; recorded as stage 4 in the history). Without it the held-out pixels stay unused.
         output_activation: last activation of SpeUp, "leaky_relu" (authors) or "none".
-        psf_size: side of the learned PSF in HR pixels (None = ratio).
+        psf_size: side of the learned PSF in HR pixels (None = ratio; "auto" = ``ratio + 2 ceil(ratio / 2)``,
+            room for a shift of half an LR pixel and a blur wider than the ratio: 8 at ratio 4, 16 at 8).
         psf_init: start of a learned PSF, "uniform" (authors) or "gaussian" (FWHM = ratio).
+        psf_form: form of a learned PSF: "free" (a softmax over the ``k x k`` kernel, the paper's) or
+            "gaussian" (a pixel-integrated anisotropic Gaussian with a sub-pixel offset, five
+            parameters, starting centred with FWHM = ratio; ``psf_init`` is then unused; ours).
+        spa_up_from_psf: at the start of stage 3 (and of the retraining), re-initialise SpaUp as the
+            pseudo-inverse of the ``ratio x ratio`` window of the learned PSF around its centroid,
+            so it follows a shifted PSF (ours; blind PSF only).
         learn_srf_gain: learn a gain per MSI band (needed when the images are in different units).
         support_threshold: SRF support is where the response is >= this fraction of its peak.
         seed: random seed (CPU runs with the same seed and thread count are bit-identical).
@@ -149,8 +158,10 @@ class FusionConfig:
     holdout_retrain: bool = True
     ensemble: int = 2
     output_activation: OutputActivation = "leaky_relu"
-    psf_size: int | None = None
+    psf_size: int | Literal["auto"] | None = None
     psf_init: PsfInit = "uniform"
+    psf_form: PsfForm = "free"
+    spa_up_from_psf: bool = False
     learn_srf_gain: bool = True
     support_threshold: float = 0.05
     seed: int = 0
@@ -238,6 +249,15 @@ class FusionConfig:
     def from_yaml(cls, path: str | Path, base: FusionConfig | None = None) -> FusionConfig:
         """:meth:`from_dict` of a YAML file (see :func:`read_config_file` for files with run options)."""
         return cls.from_dict(read_yaml(path), base)
+
+
+def learned_psf_size(psf_size: int | str | None, ratio: int) -> int:
+    """The side in HR pixels of a learned PSF for ``FusionConfig.psf_size`` at ``ratio``."""
+    if psf_size is None:
+        return ratio
+    if psf_size == "auto":
+        return ratio + 2 * math.ceil(ratio / 2)
+    return int(psf_size)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

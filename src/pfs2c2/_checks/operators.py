@@ -260,8 +260,12 @@ def _checked_weights(a: np.ndarray, sum_to_one: bool, *, lobes: bool) -> np.ndar
     return a
 
 
-def check_psf_size(psf_size: int | None, ratio: int) -> None:
+def check_psf_size(psf_size: int | str | None, ratio: int) -> None:
     """Refuse a learned-PSF side (``FusionConfig.psf_size``) that cannot be centred on an LR pixel."""
+    if isinstance(psf_size, str):
+        if psf_size != "auto":
+            raise InputError(f"psf_size must be an integer, None or 'auto', got {psf_size!r}")
+        return
     if psf_size is not None and (psf_size < ratio or (psf_size - ratio) % 2):
         raise InputError(f"psf_size {psf_size} must be >= the ratio {ratio} and differ from it by an even number")
 

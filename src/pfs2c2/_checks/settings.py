@@ -70,6 +70,8 @@ def check_config(cfg: FusionConfig) -> None:
         )
     if cfg.psf_init not in ("uniform", "gaussian"):
         raise InputError(f"psf_init must be 'uniform' or 'gaussian', got {cfg.psf_init!r}")
+    if cfg.psf_form not in ("free", "gaussian"):
+        raise InputError(f"psf_form must be 'free' or 'gaussian', got {cfg.psf_form!r}")
     if cfg.residual_upsampling not in ("bicubic", "psf"):
         raise InputError(f"residual_upsampling must be 'bicubic' or 'psf', got {cfg.residual_upsampling!r}")
     if cfg.output_activation not in ("leaky_relu", "none"):
@@ -159,3 +161,17 @@ def check_run_options(run: RunOptions) -> None:
         )
     if not run.checkpoint_every >= 0:
         raise InputError(f"checkpoint_every must be >= 0 seconds (0: at every snapshot), got {run.checkpoint_every}")
+
+
+def check_streamable_residual(method: str) -> None:
+    """Refuse a residual step that block-wise (streaming) inference cannot reproduce: ``"psf"``
+    back-projection is global over the scene; only ``"bicubic"`` is local.
+
+    Raises:
+        InputError: one line naming the fix.
+    """
+    if method != "bicubic":
+        raise InputError(
+            f"streaming inference supports residual_upsampling='bicubic' only, got {method!r}; "
+            'use residual_upsampling="bicubic" or whole-image fusion'
+        )

@@ -33,7 +33,9 @@ from .._checks import (
     check_srf_matrix_rank,
     check_support_shape,
 )
+from ..config import PsfForm
 from ..physics import blur_downsample_tensor, gaussian_psf, srf_project_tensor
+from .psf_forms import GaussianPSF
 
 MODULE_NAMES = ("spe_up", "spa_up", "spe_down", "spa_down")
 """Keys of the four modules in results, checkpoints and :meth:`Modules.as_dict`, in that order."""
@@ -291,27 +293,32 @@ class SpatialUp(nn.Module):
 class SpatialDown(nn.Module):
     """SpaDown: blur + decimation with one PSF shared by all bands.
 
-    Blind: the PSF is ``softmax(logits)`` over the ``k x k`` kernel, so it is always non-negative and
-    sums to 1. Non-blind: the PSF is a fixed buffer.
+    Blind, ``form = "free"``: the PSF is ``softmax(logits)`` over the ``k x k`` kernel, so it is always
+    non-negative and sums to 1. Blind, ``form = "gaussian"``: a pixel-integrated anisotropic Gaussian
+    with an offset (:class:`~pfs2c2.model.psf_forms.GaussianPSF`, five parameters, starting centred with
+    FWHM = ratio; ``init_psf`` gives only the size). Non-blind: the PSF is a fixed buffer.
 
     Args:
         ratio: scale factor.
         init_psf: ``(k, k)`` starting (blind) or known (non-blind) kernel, summing to 1.
         learn: learn the kernel (blind) or keep it fixed.
+        form: "free" or "gaussian" (blind only).
 
     Shapes: ``(N, C, H, W)`` -> ``(N, C, H / ratio, W / ratio)``.
     """
 
     fixed_psf: torch.Tensor  # buffer (non-blind)
+    form: GaussianPSF | None  # the parametric PSF (blind, form "gaussian")
 
-    def __init__(self, ratio: int, init_psf: np.ndarray, learn: bool = True) -> None:
+    def __init__(self, ratio: int, init_psf: np.ndarray, learn: bool = True, form: PsfForm = "free") -> None:
         super().__init__()
         self.ratio = ratio
         kernel = torch.as_tensor(init_psf, dtype=torch.float32)
         check_square_psf_shape(tuple(kernel.shape))
-        if learn:
+        self.form = GaussianPSF(kernel.shape[-1], ratio) if learn and form == "gaussian" else None
+        if learn and self.form is None:
             self.logits = nn.Parameter(torch.log(kernel.clamp_min(1e-8)))
-        else:
+        elif not learn:
             self.register_buffer("fixed_psf", kernel / kernel.sum())
 
     @classmethod
@@ -321,21 +328,30 @@ class SpatialDown(nn.Module):
 
     @classmethod
     def blind(
-        cls, ratio: int, size: int | None = None, init: Literal["uniform", "gaussian"] = "uniform"
+        cls,
+        ratio: int,
+        size: int | None = None,
+        init: Literal["uniform", "gaussian"] = "uniform",
+        form: PsfForm = "free",
     ) -> SpatialDown:
-        """Blind: a learned ``size x size`` PSF (default ``ratio``), starting uniform or Gaussian (FWHM = ratio)."""
+        """Blind: a learned ``size x size`` PSF (default ``ratio``), starting uniform or Gaussian (FWHM = ratio).
+
+        ``form = "gaussian"`` learns a parametric Gaussian instead (it always starts as FWHM = ratio).
+        """
         k = size or ratio
         start = gaussian_psf(ratio, k) if init == "gaussian" else np.full((k, k), 1.0 / k**2)
-        return cls(ratio, start, learn=True)
+        return cls(ratio, start, learn=True, form=form)
 
     @property
     def learnable(self) -> bool:
         """True when the PSF is learned (blind)."""
-        return hasattr(self, "logits")
+        return hasattr(self, "logits") or self.form is not None
 
     @property
     def psf(self) -> torch.Tensor:
         """The current ``(k, k)`` PSF, non-negative, summing to 1."""
+        if self.form is not None:
+            return self.form()
         if self.learnable:
             return torch.softmax(self.logits.flatten(), 0).reshape(self.logits.shape)
         return self.fixed_psf

@@ -18,12 +18,13 @@ import torch
 from torch import nn
 
 from .._checks import check_lr_overlap, check_positive_peak
-from ..config import FusionConfig, ProgressCallback, StageConfig
+from ..config import FusionConfig, ProgressCallback, StageConfig, learned_psf_size
 from ..masks import block_all
 from .checkpoint import TrainingState, copy_states
 from .loop import Checkpointer, HistoryLogger, HoldoutSelector, RollbackGuard, RunLog, Selection, StageRun, optimise
 from .losses import HRBatch, Terms, holdout_mse, stage1_terms, stage2_terms, stage3_terms
 from .modules import Modules, SpatialDown, SpatialUp, SpectralDown, SpectralUp
+from .psf_forms import centroid_window
 from .residual import residual_upsample
 from .stages import Stage
 
@@ -146,7 +147,9 @@ def build_modules(problem: Problem, cfg: FusionConfig) -> Modules:
     p, ratio, device = problem, problem.ratio, problem.device
     hsi_bands, msi_bands = p.lr_hsi.shape[1], p.hr_msi.shape[1]
     spa_down = (
-        SpatialDown.known(ratio, p.psf) if p.psf is not None else SpatialDown.blind(ratio, cfg.psf_size, cfg.psf_init)
+        SpatialDown.known(ratio, p.psf)
+        if p.psf is not None
+        else SpatialDown.blind(ratio, learned_psf_size(cfg.psf_size, ratio), cfg.psf_init, cfg.psf_form)
     )
     spa_up = SpatialUp.inverse_of(ratio, p.psf)
     spe_up = SpectralUp(msi_bands, hsi_bands, cfg.attention, cfg.output_activation, cfg.linear_skip).to(device)
@@ -338,6 +341,7 @@ class Trainer:
         cfg, m, p = self.cfg, self.modules, self.problem
         start = self.resume_state is None or self.resume_state.stage != Stage.JOINT
         if start:
+            self._spa_up_from_psf()
             self._refit_linear()
         # the state stage 3 starts from, kept (also in checkpoints) for the retraining on all pixels
         keep_start = start and self.holdout_mask is not None and cfg.holdout_retrain
@@ -367,6 +371,7 @@ class Trainer:
                 raise RuntimeError("retrain() needs stage3() run with a hold-out and holdout_retrain first")
             for name, module in self.modules.as_dict().items():
                 module.load_state_dict(self._stage3_start[name])
+            self._spa_up_from_psf()
             self._refit_linear()
             message = f"stage 3 again on all pixels for the {iterations} iterations the hold-out chose"
             self.log.history.append({"stage": int(Stage.RETRAIN), "iteration": 0, "event": message})
@@ -382,6 +387,14 @@ class Trainer:
     def _all(self) -> list[nn.Module]:
         m = self.modules
         return [m.spe_up, m.spa_up, m.spe_down, m.spa_down]
+
+    @torch.no_grad()
+    def _spa_up_from_psf(self) -> None:
+        """Restart SpaUp from the learned PSF's window around its centroid (``spa_up_from_psf``)."""
+        m, r = self.modules, self.problem.ratio
+        if self.cfg.spa_up_from_psf and m.spa_down.learnable:
+            window = centroid_window(m.spa_down.psf.double().cpu().numpy(), r)
+            m.spa_up.kernel.copy_(SpatialUp(r, window).kernel.to(m.spa_up.kernel))
 
     def _refit_linear(self) -> None:
         """Refit SpectralUp's linear path through the current PSF (``refit_linear``), keeping the MLP."""

@@ -55,7 +55,7 @@ from .._checks import (
     format_bytes,
     parse_memory,
 )
-from ..config import FusionConfig, RunOptions
+from ..config import FusionConfig, RunOptions, learned_psf_size
 from ..io import WRITE_EXTENSIONS
 from .executors import (
     DIST_HINT,
@@ -143,7 +143,7 @@ def prepare_scene(
     # as fuse(): a PSF that does not sum to 1 is refused, not rescaled
     psf_known = None if psf is None else check_psf(psf, r, sum_to_one=True)
     check_psf_size(cfg.psf_size, r)
-    psf_size = psf_known.shape[0] if psf_known is not None else (cfg.psf_size or r)
+    psf_size = psf_known.shape[0] if psf_known is not None else learned_psf_size(cfg.psf_size, r)
     plan = _plan(scene, psf_size, cfg.residual_correction, tile_size, overlap, max_memory, workers)
     check_sample_count(sample_count)
     out_path = None if out is None else Path(out)
