@@ -174,3 +174,10 @@ def test_bad_yaml_is_refused_in_one_line(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(InputError, match="must hold a mapping"):
         FusionConfig.from_yaml(tmp_path / "list.yaml")
+
+
+def test_robust_preset_is_the_default_with_a_psf_that_can_hold_a_shift():
+    robust, default = FusionConfig.preset_config("robust"), FusionConfig()
+    assert (robust.psf_size, robust.psf_form, robust.residual_upsampling) == ("auto", "gaussian", "psf")
+    assert robust.stage3 == default.stage3 and robust.ensemble == default.ensemble
+    assert FusionConfig.from_dict(robust.to_dict()) == robust

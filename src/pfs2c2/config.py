@@ -13,6 +13,10 @@ Presets:
   rates, stage 1 anchored on the LR pair so it cannot collapse to zero, a spectral-consistency
   term in stage 3, and the average of two runs with different seeds.
 * ``fast``: the default with fewer iterations and one run, for smoke runs and tests.
+* ``robust``: the default with a PSF that can hold a shift and a blur wider than the ratio
+  (``psf_size="auto"``, ``psf_form="gaussian"``) and the residual step through it
+  (``residual_upsampling="psf"``); for pairs whose registration or blur is not what anyone assumed
+  (docs/benchmarks.md, "A PSF that can be right"). About 3x the default's time; not for tiled runs.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from ._checks import PRESETS as PRESETS  # the one tuple of preset names, re-exp
 from ._checks import check_config, check_config_keys, check_preset, check_run_options, check_stage, check_stage_mapping
 from .errors import InputError
 
-Preset = Literal["default", "faithful", "fast"]
+Preset = Literal["default", "faithful", "fast", "robust"]
 PsfInit = Literal["uniform", "gaussian"]
 PsfForm = Literal["free", "gaussian"]
 OutputActivation = Literal["leaky_relu", "none"]
@@ -171,7 +175,7 @@ class FusionConfig:
 
     @classmethod
     def preset_config(cls, name: str) -> FusionConfig:
-        """The configuration of a named preset ("default", "faithful", "fast").
+        """The configuration of a named preset ("default", "faithful", "fast", "robust").
 
         Raises:
             InputError: an unknown name.
@@ -179,6 +183,8 @@ class FusionConfig:
         check_preset(name)
         if name == "default":
             return cls()
+        if name == "robust":
+            return cls(preset="robust", psf_size="auto", psf_form="gaussian", residual_upsampling="psf")
         if name == "fast":
             return cls(
                 preset="fast",

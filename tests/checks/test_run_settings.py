@@ -14,14 +14,16 @@ def _refused(message: str, check, *args, **kwargs) -> None:
 
 
 def test_check_preset():
-    _refused("unknown preset 'slow'; choose one of: default, faithful, fast", _checks.check_preset, "slow")
-    _refused("unknown preset 'slow'; choose one of: default, faithful, fast", FusionConfig.preset_config, "slow")
+    _refused("unknown preset 'slow'; choose one of: default, faithful, fast, robust", _checks.check_preset, "slow")
+    _refused(
+        "unknown preset 'slow'; choose one of: default, faithful, fast, robust", FusionConfig.preset_config, "slow"
+    )
     _checks.check_preset("faithful")
 
 
 def test_check_presets():
     _refused(
-        "unknown preset(s) slow, quick; choose from default, faithful, fast",
+        "unknown preset(s) slow, quick; choose from default, faithful, fast, robust",
         _checks.check_presets,
         ["default", "slow", "quick"],
     )

@@ -29,5 +29,7 @@ def test_check_config_refuses_both_stage1_weights_zero():
 
 
 def test_check_config_refuses_an_unknown_preset_name():
-    with pytest.raises(pfs2c2.InputError, match="unknown preset 'turbo'; choose one of: default, faithful, fast"):
+    with pytest.raises(
+        pfs2c2.InputError, match="unknown preset 'turbo'; choose one of: default, faithful, fast, robust"
+    ):
         _checks.check_config(dataclasses.replace(FusionConfig(), preset="turbo"))  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from .helpers import run
 
 def test_unknown_preset_is_refused_before_any_run(tmp_path, capsys):
     code, _, err = run(capsys, "benchmark", "--out", tmp_path / "b", "--presets", "default,bogus")
-    assert code == 2 and "unknown preset(s) bogus; choose from default, faithful, fast" in err
+    assert code == 2 and "unknown preset(s) bogus; choose from default, faithful, fast, robust" in err
     assert not (tmp_path / "b").exists()
 
 

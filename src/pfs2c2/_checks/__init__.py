@@ -252,8 +252,9 @@ from .settings import (
     check_run_options,
     check_stage,
     check_stage_mapping,
+    check_streamable_residual,
 )
-from .shapes import check_ndim, check_same_shape
+from .shapes import check_ndim, check_ratio_shapes, check_same_shape
 from .simulation import check_psf_widths, check_reference_size, check_srf_reduces_bands
 from .tiling import (
     check_blend_ramp,
@@ -383,7 +384,9 @@ __all__ = [
     "check_report_outputs",
     "check_rgb_bands",
     "check_run_options",
+    "check_streamable_residual",
     "check_same_crs",
+    "check_ratio_shapes",
     "check_same_shape",
     "check_sample_count",
     "check_sample_tiles_with_data",

@@ -27,7 +27,7 @@ __all__ = [
 STAGE_DECAYS = ("linear", "authors")
 """Learning-rate schedules after ``decay_start`` (:class:`pfs2c2.StageConfig` ``decay``)."""
 
-PRESETS = ("default", "faithful", "fast")
+PRESETS = ("default", "faithful", "fast", "robust")
 """Names of the presets of :meth:`pfs2c2.FusionConfig.preset_config` (``config.PRESETS`` is this tuple)."""
 
 

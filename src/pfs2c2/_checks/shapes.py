@@ -23,3 +23,13 @@ def check_same_shape(a: np.ndarray, b: np.ndarray, na: str, nb: str, axes: str =
     {axes} shape"`` (``axes`` names the expected axes, e.g. ``"(C, c)"`` for two SRFs)."""
     if a.shape != b.shape:
         raise InputError(f"{na} {a.shape} and {nb} {b.shape} must have the same {axes} shape")
+
+
+def check_ratio_shapes(lr_shape: tuple[int, ...], hr_shape: tuple[int, ...], ratio: int) -> None:
+    """Refuse an HR image whose ``(H, W)`` is not the LR image's ``(h, w)`` times ``ratio``."""
+    h, w = lr_shape[-2:]
+    if tuple(hr_shape[-2:]) != (h * ratio, w * ratio):
+        raise InputError(
+            f"the HR-MSI is {hr_shape[-2]}x{hr_shape[-1]} but the LR-HSI {h}x{w} at ratio {ratio} needs "
+            f"{h * ratio}x{w * ratio}; crop both to the same scene"
+        )
