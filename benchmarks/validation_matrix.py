@@ -40,7 +40,7 @@ import numpy as np
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 CSV = Path(__file__).resolve().parents[1] / "docs" / "validation_matrix.csv"
-START, END = "<!-- validation-matrix:start -->", "<!-- validation-matrix:end -->"
+DOC_KEY = "validation-matrix"  # the section between <!-- BEGIN validation-matrix --> and <!-- END ... -->
 TUNING_SCENES = ("pavia", "samson")
 ORACLE = "oracle"
 
@@ -247,24 +247,19 @@ def _is_default(method: str) -> bool:
     return method == "pfs2c2-default"
 
 
+def _is_baseline(method: str) -> bool:
+    """A blind closed form: not a pfs2c2 preset, not the oracle."""
+    return not method.startswith("pfs2c2-") and method != ORACLE
+
+
 def split_summary(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Mean PSNR/SAM per method (best PSNR first) and notes on the default's margins, for one split."""
-    table = []
-    for method in dict.fromkeys(r["method"] for r in rows):
-        mine = [r for r in rows if r["method"] == method]
-        table.append(
-            {
-                "method": method,
-                "cases": len(mine),
-                "psnr": float(np.mean([r["psnr"] for r in mine])),
-                "sam": float(np.mean([r["sam"] for r in mine])),
-                "seconds": float(np.mean([r["seconds"] for r in mine])),
-            }
-        )
-    table.sort(key=lambda r: -r["psnr"])
+    from pfs2c2.benchmark import summary
+
+    table = summary(rows, ("psnr", "sam", "seconds"))
     notes: list[str] = []
     default = next((r for r in table if _is_default(r["method"])), None)
-    blind = [r for r in table if not r["method"].startswith("pfs2c2-") and r["method"] != ORACLE]
+    blind = [r for r in table if _is_baseline(r["method"])]
     oracle = next((r for r in table if r["method"] == ORACLE), None)
     if default is not None and blind:
         best = blind[0]
@@ -276,7 +271,7 @@ def split_summary(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], lis
         for case in dict.fromkeys(r["case"] for r in rows):
             here = [r for r in rows if r["case"] == case]
             mine = [r["psnr"] for r in here if _is_default(r["method"])]
-            base = [r for r in here if not r["method"].startswith("pfs2c2-") and r["method"] != ORACLE]
+            base = [r for r in here if _is_baseline(r["method"])]
             if mine and base:
                 top = max(base, key=lambda r: r["psnr"])
                 gaps.append((mine[0] - top["psnr"], case, top["method"]))
@@ -323,17 +318,6 @@ def to_markdown(rows: list[dict[str, Any]], command: str, seconds: float) -> str
         for r in rows
     ]
     return "\n".join(lines) + "\n"
-
-
-def update_doc(section: str) -> None:
-    """Replace the block between the validation-matrix markers of docs/benchmarks.md (append if absent)."""
-    text = DOC.read_text()
-    block = f"{START}\n{section}{END}"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     section = to_markdown(rows, command.strip(), wall)
     print(section)
     if not args.no_doc:
-        update_doc(section)
+        from pfs2c2.benchmark import update_doc
+
+        update_doc(DOC, DOC_KEY, section)
     return 0
 
 

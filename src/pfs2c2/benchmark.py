@@ -388,8 +388,10 @@ def environment() -> dict[str, str]:
     }
 
 
-def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mean PSNR/SAM/ERGAS/SSIM/time per method over all cases, best PSNR first."""
+def summary(
+    rows: list[dict[str, Any]], keys: Iterable[str] = ("psnr", "sam", "ergas", "ssim", "seconds", "peak_mb")
+) -> list[dict[str, Any]]:
+    """Mean of each of ``keys`` (default PSNR/SAM/ERGAS/SSIM/time/memory) per method over all cases, best PSNR first."""
     out = []
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
@@ -397,10 +399,7 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 "method": method,
                 "cases": len(mine),
-                **{
-                    k: float(np.mean([r[k] for r in mine]))
-                    for k in ("psnr", "sam", "ergas", "ssim", "seconds", "peak_mb")
-                },
+                **{k: float(np.mean([r[k] for r in mine])) for k in keys},
             }
         )
     return sorted(out, key=lambda r: -r["psnr"])
