@@ -68,6 +68,7 @@ __all__ = [
     "gaussian_psf",
     "combined_psf",
     "blur_downsample_tensor",
+    "blur_downsample_window",
     "srf_project_tensor",
     "blur_downsample",
     "srf_project",
@@ -152,17 +153,35 @@ def blur_downsample_tensor(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> to
     n, c, h, w = xb.shape
     k = psf.shape[-1]
     check_image_fits_psf(h, w, k, ratio)
-    if k == ratio:  # non-overlapping blocks: a tensor contraction, much faster than conv2d backward on CPU
-        blocks = xb.reshape(n, c, h // ratio, ratio, w // ratio, ratio)
-        out = torch.einsum("ncyaxb,ab->ncyx", blocks, psf.to(xb.dtype))
-        return out[0] if squeeze else out
-    flat = xb.reshape(n * c, 1, h, w)
     pad = (k - ratio) // 2
     if pad:
-        flat = F.pad(flat, (pad, pad, pad, pad), mode="reflect")
-    out = F.conv2d(flat, psf.reshape(1, 1, k, k).to(flat.dtype), stride=ratio)
-    out = out.reshape(n, c, h // ratio, w // ratio)
+        xb = F.pad(xb.reshape(n * c, 1, h, w), (pad, pad, pad, pad), mode="reflect").reshape(
+            n, c, h + 2 * pad, w + 2 * pad
+        )
+    out = blur_downsample_window(xb, psf, ratio)
     return out[0] if squeeze else out
+
+
+def blur_downsample_window(x: torch.Tensor, psf: torch.Tensor, ratio: int) -> torch.Tensor:
+    """Blur + decimation of an HR window that already holds the PSF's halo, without padding.
+
+    Args:
+        x: ``(N, C, ratio * h + k - ratio, ratio * w + k - ratio)``: the HR pixels of ``h x w`` LR pixels
+            plus ``(k - ratio) / 2`` on every side (how :func:`blur_downsample_tensor` pads the whole image,
+            or real neighbours inside a scene).
+        psf: ``(k, k)`` combined kernel.
+        ratio: integer scale factor.
+
+    Returns:
+        ``(N, C, h, w)``.
+    """
+    n, c, hp, wp = x.shape
+    k = psf.shape[-1]
+    if k == ratio:  # non-overlapping blocks: a tensor contraction, much faster than conv2d backward on CPU
+        blocks = x.reshape(n, c, hp // ratio, ratio, wp // ratio, ratio)
+        return torch.einsum("ncyaxb,ab->ncyx", blocks, psf.to(x.dtype))
+    out = F.conv2d(x.reshape(n * c, 1, hp, wp), psf.reshape(1, 1, k, k).to(x.dtype), stride=ratio)
+    return out.reshape(n, c, out.shape[-2], out.shape[-1])
 
 
 def srf_project_tensor(x: torch.Tensor, srf: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from .._checks import check_ratio_shapes, check_streamable_residual
 from ..io import CubeReader, RasterMeta, open_cube_writer
 from ..masks import block_all
-from ..physics import bicubic_upsample_tensor
+from ..physics import bicubic_upsample_tensor, blur_downsample_window
 from .model import FusionModel
 
 BlockWriter = Callable[[int, int, np.ndarray], None]
@@ -73,10 +73,7 @@ def _block(
     if model.residual_correction:
         pads = (cx0 - x0, x1 - cx1, cy0 - y0, y1 - cy1)
         padded = F.pad(out, pads, mode="reflect") if any(pads) else out
-        psf = torch.from_numpy(model.psf).to(padded)
-        c = padded.shape[1]
-        down = F.conv2d(padded.reshape(c, 1, *padded.shape[-2:]), psf.reshape(1, 1, k, k), stride=r)
-        down = down.reshape(1, c, a1 - a0, b1 - b0)
+        down = blur_downsample_window(padded, torch.from_numpy(model.psf).to(padded), r)
         y, y_valid = _valid(lr_hsi, hsi_valid, slice(a0, a1), slice(b0, b1))
         yt = torch.from_numpy(np.where(y_valid, y, 0.0) / model.hsi_scale).float()[None].to(device)
         zin = z_valid[a0 * r - cy0 : a1 * r - cy0, b0 * r - cx0 : b1 * r - cx0]
