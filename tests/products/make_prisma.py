@@ -17,13 +17,20 @@ Known values, so tests can check the scale exactly (see :func:`dn_value`, :data:
 * Grid: EPSG:32632, pixel (0, 0) centred at (500015, 4999985), 30 m, so the transform is
   ``(30, 0, 500000, 0, -30, 5000000)``.
 
-Usable as a script: ``python tests/products/make_prisma.py OUTDIR [--level 2C]``.
+``make_prisma_zip(folder)`` writes the same product as ASI delivers it: ``PRS_L2D_STD_..._0001.zip`` holding
+the ``.he5`` (deflated by default; ``compression=zipfile.ZIP_STORED`` for an uncompressed member, ``inner``
+for a folder inside the zip).
+
+Usable as a script: ``python tests/products/make_prisma.py OUTDIR [--level 2C] [--zip]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -142,6 +149,29 @@ def make_prisma(
     return path
 
 
+def make_prisma_zip(
+    folder: str | Path,
+    *,
+    compression: int = zipfile.ZIP_DEFLATED,
+    inner: str = "",
+    extra: dict[str, bytes] | None = None,
+    **options: Any,
+) -> Path:
+    """Write the product of :func:`make_prisma` (``options``) zipped as ASI delivers it into ``folder``: the
+    ``.he5`` at the top of ``PRS_L2D_..._0001.zip`` (or under the folder ``inner``), and the ``extra``
+    members (name -> bytes); returns the ``.zip`` path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        he5 = make_prisma(tmp, **options)
+        path = folder / he5.with_suffix(".zip").name
+        with zipfile.ZipFile(path, "w", compression=compression) as z:
+            z.write(he5, f"{inner.strip('/')}/{he5.name}" if inner else he5.name)
+            for name, data in (extra or {}).items():
+                z.writestr(name, data)
+    return path
+
+
 def make_plain_hdf5(folder: str | Path, name: str = "PRS_L2D_STD_20200101101010_20200101101015_0001.he5") -> Path:
     """A BAD variant: an HDF5 file named like a PRISMA product but without the HDF-EOS5 swaths."""
     path = Path(folder) / name
@@ -155,8 +185,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a small PRISMA L2D .he5 fixture.")
     parser.add_argument("outdir", type=Path)
     parser.add_argument("--level", default="2D", help="processing level: 1, 2B, 2C or 2D (default)")
+    parser.add_argument("--zip", action="store_true", help="write the .zip ASI delivers instead of the .he5")
     args = parser.parse_args(argv)
-    print(make_prisma(args.outdir, level=args.level))
+    make = make_prisma_zip if args.zip else make_prisma
+    print(make(args.outdir, level=args.level))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -13,7 +16,16 @@ import pytest
 from pfs2c2.products import READERS, ProductError, detect_product, read_product
 from pfs2c2.products.prisma import read_prisma
 
-from .make_prisma import PAD, SCALES, band_table, dn_value, make_plain_hdf5, make_prisma, product_name
+from .make_prisma import (
+    PAD,
+    SCALES,
+    band_table,
+    dn_value,
+    make_plain_hdf5,
+    make_prisma,
+    make_prisma_zip,
+    product_name,
+)
 
 ROWS, COLS = 20, 24
 
@@ -196,3 +208,103 @@ def test_fixture_script_writes_a_product(tmp_path):
     out = subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, capture_output=True, text=True)
     path = Path(out.stdout.strip())
     assert path == tmp_path / product_name() and path.is_file()
+    cmd = [sys.executable, str(script), str(tmp_path / "z"), "--zip"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    zipped = Path(out.stdout.strip())
+    assert zipped.suffix == ".zip" and zipfile.ZipFile(zipped).namelist() == [product_name()]
+
+
+def _assert_same_product(a, b) -> None:
+    np.testing.assert_array_equal(a.cube, b.cube)  # NaN at the same (nodata) places
+    np.testing.assert_array_equal(a.valid, b.valid)
+    np.testing.assert_array_equal(a.meta.wavelengths_nm, b.meta.wavelengths_nm)
+    np.testing.assert_array_equal(a.meta.fwhm_nm, b.meta.fwhm_nm)
+    assert a.meta.band_names == b.meta.band_names
+    assert (a.meta.crs, a.meta.transform) == (b.meta.crs, b.meta.transform)
+    assert (a.sensor, a.level, a.acquired) == (b.sensor, b.level, b.acquired)
+    np.testing.assert_array_equal(a.masks["nodata"], b.masks["nodata"])
+
+
+@pytest.mark.parametrize(
+    "compression, inner",
+    [(zipfile.ZIP_DEFLATED, ""), (zipfile.ZIP_STORED, ""), (zipfile.ZIP_DEFLATED, "PRS_L2D_delivery/")],
+    ids=["deflated", "stored", "in-a-folder"],
+)
+def test_zip_as_delivered_reads_as_the_he5(tmp_path, monkeypatch, compression, inner):
+    he5 = read_prisma(make_prisma(tmp_path / "plain"))
+    zipped = make_prisma_zip(tmp_path / "zip", compression=compression, inner=inner, extra={"README.txt": b"ASI"})
+    extracted: list[object] = []
+    real = shutil.copyfileobj
+    monkeypatch.setattr(shutil, "copyfileobj", lambda *a: extracted.append(a) or real(*a))
+    assert zipped.suffix == ".zip" and zipfile.is_zipfile(zipped)
+    product = read_prisma(zipped)
+    _assert_same_product(product, he5)
+    assert product.meta.source == str(zipped)
+    assert READERS["prisma"].detect(zipped) and detect_product(zipped) == "prisma"
+    _assert_same_product(read_product(zipped, join_priority="swir"), he5)
+    assert len(extracted) == (0 if compression == zipfile.ZIP_STORED else 2)  # a stored member is read in place
+
+
+def test_zip_extraction_goes_to_tmp_dir_and_is_removed(tmp_path, monkeypatch):
+    zipped = make_prisma_zip(tmp_path / "zip")  # deflated: extracted while read
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    seen: list[list[str]] = []
+    real = shutil.copyfileobj
+
+    def spy(src, dst, *args):
+        real(src, dst, *args)
+        seen.append(os.listdir(scratch))
+
+    monkeypatch.setattr(shutil, "copyfileobj", spy)
+    product = read_prisma(zipped, tmp_dir=scratch)
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith("pfs2c2-prisma-")  # extracted there
+    assert os.listdir(scratch) == []  # and removed afterwards
+    assert product.level == "L2D"
+    with pytest.raises(ProductError, match="not a folder"):
+        read_prisma(zipped, tmp_dir=tmp_path / "missing")
+
+
+def test_zip_extraction_without_room_is_refused_in_one_line(tmp_path, monkeypatch):
+    zipped = make_prisma_zip(tmp_path / "zip")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: shutil._ntuple_diskusage(10**9, 10**9 - 1000, 1000))
+    with pytest.raises(ProductError, match=r"needs .* GB but .* free; .*TMPDIR") as info:
+        read_prisma(zipped)
+    assert "\n" not in str(info.value)
+
+
+def test_zip_without_an_l2d_he5_is_refused_in_one_line(tmp_path):
+    empty = tmp_path / "other.zip"
+    with zipfile.ZipFile(empty, "w") as z:
+        z.writestr("README.txt", "no product here")
+        z.writestr("PRS_L2D_STD_20200101101010_20200101101015_0001.xml", "<metadata/>")
+    with pytest.raises(ProductError, match=r"other\.zip: the \.zip holds no PRS_L2D_\*\.he5") as info:
+        read_prisma(empty)
+    assert "\n" not in str(info.value)
+    assert not READERS["prisma"].detect(empty) and detect_product(empty) is None
+
+    l2c = make_prisma_zip(tmp_path / "l2c", level="2C")  # claimed, then refused by its level
+    assert READERS["prisma"].detect(l2c)
+    with pytest.raises(ProductError, match=r"PRISMA L2C product.*order the L2D") as info:
+        read_product(l2c)
+    assert "\n" not in str(info.value)
+
+    two = tmp_path / "two.zip"
+    with zipfile.ZipFile(two, "w") as z:
+        for k in (1, 2):
+            z.writestr(f"PRS_L2D_STD_20200101101010_20200101101015_000{k}.he5", b"x")
+    with pytest.raises(ProductError, match="holds 2 PRS_L2D_"):
+        read_prisma(two)
+
+
+def test_broken_zip_member_is_refused_in_one_line(tmp_path):
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w", compression=zipfile.ZIP_STORED) as z:
+        z.writestr(product_name(), b"not an hdf5 file at all")
+    with pytest.raises(ProductError, match="cannot read the HDF5 file") as info:
+        read_prisma(bad)
+    assert "\n" not in str(info.value)
+    truncated = tmp_path / "truncated.zip"
+    truncated.write_bytes(make_prisma_zip(tmp_path / "zip").read_bytes()[:-200])  # central directory cut off
+    with pytest.raises(ProductError, match="not an HDF5 file or a .zip"):
+        read_prisma(truncated)

@@ -44,23 +44,36 @@ importer and hyperproc):
    third-party reader documents ``(easting, bands, northing)``);
 1. whether the corner attributes are pixel centres or outer corners (readers disagree and EnMAP-Box
    issue #1072 is open; the centre convention is used, a half-pixel (15 m) question);
-2. that the L2D product carries no cloud, sun-glint or land-cover mask (the L1 product has
-   ``Cloud_Mask``, ``SunGlint_Mask`` and ``LandCover_Mask``); none is read, so clouds in an L2D scene
-   are not masked here;
+2. that the L2D product carries no cloud, sun-glint or land-cover mask: ``Cloud_Mask`` (0 clear,
+   1 cloudy, 10 unclassified, 255 error), ``SunGlint_Mask`` and ``LandCover_Mask`` are datasets of the L1
+   swath ``PRS_L1_HCO``, in sensor geometry, and the readers above read only cubes, error matrices,
+   geolocation and angles from ``PRS_L2D_HCO``. None is read, so clouds in an L2D scene are not masked
+   here (the L1 mask would first have to be resampled onto the L2D grid);
 3. the meaning of the ``*_PIXEL_L2_ERR_MATRIX`` values, so they are not used;
 4. the exact format of ``Product_StartTime`` (it is normalised with ``datetime.fromisoformat`` when it
    parses, else passed on as written; without it the start time in the file name is used).
 
-A ``.zip`` as delivered by ASI is not read: unzip it and give the ``.he5``.
+**Zip.** The ``.zip`` ASI delivers is read without unzipping it, wherever its one ``PRS_L2D_*.he5`` sits
+inside it: a member stored uncompressed is read in place; a compressed member (HDF5 needs random access,
+which a deflate stream does not give) is first streamed to a temporary folder, in ``tmp_dir`` when given,
+else the system temporary folder (``TMPDIR``), which must have room for the ``.he5`` (1-2 GB for a full
+scene; checked first); the folder is removed once the cube is read, also on errors.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import shutil
+import struct
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -79,6 +92,12 @@ GSD_M = 30.0
 _SWATHS = "HDFEOS/SWATHS"
 #: PRS_<level>_<type...>_<start>_<stop>_<nnnn>.he5, e.g. PRS_L2D_STD_..., PRS_L1_STD_OFFL_...
 _NAME = re.compile(r"^PRS_(?P<level>L1|L2[A-D]?)_[A-Z0-9_]*?(?P<start>\d{14})_(?P<stop>\d{14})_\d{4}\.he5$", re.I)
+#: A PRISMA product file inside a .zip (any level): PRS_<level>_....he5.
+_MEMBER = re.compile(r"^PRS_(?P<level>L1|L2[A-D]?)_.*\.he5$", re.I)
+#: Room left free on the disk beyond the extracted .he5, bytes.
+_SPARE_BYTES = 64 * 2**20
+#: Copy buffer when extracting a .zip member, bytes.
+_COPY_BYTES = 16 * 2**20
 _WHAT = {
     "L1": "top-of-atmosphere radiance",
     "L2B": "surface radiance",
@@ -239,53 +258,160 @@ def _acquired(f: Any, path: Path) -> str | None:
     return None
 
 
-def read_prisma(path: str | Path, *, join_priority: str = "swir") -> Product:
-    """Read a PRISMA L2D ``.he5`` into a :class:`Product` (float32 ``(C, H, W)`` surface reflectance, C ~ 230).
+def _refuse_level(where: str, level: str) -> NoReturn:
+    what = _WHAT.get(level, "not a level pfs2c2 reads")
+    raise ProductError(
+        f"{where}: PRISMA {level} product ({what}); pfs2c2 reads PRISMA L2D (geocoded surface "
+        "reflectance): order the L2D product of this acquisition from the ASI PRISMA portal"
+    )
 
-    ``join_priority`` (``"swir"`` or ``"vnir"``) picks the spectrometer that keeps the VNIR/SWIR overlap
-    (~920-1010 nm). Refuses (:class:`ProductError`, one line) an L1/L2B/L2C product, a file that is not an
-    HDF-EOS5 PRISMA product, or one whose cubes and attributes disagree.
-    """
+
+def _zip_members(path: Path) -> list[zipfile.ZipInfo]:
+    """The ``PRS_*.he5`` members of a ``.zip`` (any level, any folder inside it)."""
+    with zipfile.ZipFile(path) as z:
+        return [i for i in z.infolist() if not i.is_dir() and _MEMBER.match(PurePosixPath(i.filename).name)]
+
+
+def _pick_member(path: Path) -> zipfile.ZipInfo:
+    """The one ``PRS_L2D_*.he5`` of the ASI ``.zip`` at ``path``; ProductError (one line) when there is none or several."""
+    try:
+        members = _zip_members(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ProductError(f"{path.name}: cannot read the .zip ({exc}); download the product again") from None
+    l2d = [i for i in members if _member_level(i) == LEVEL]
+    if len(l2d) == 1:
+        return l2d[0]
+    if len(l2d) > 1:
+        names = ", ".join(PurePosixPath(i.filename).name for i in l2d[:3])
+        raise ProductError(f"{path.name}: holds {len(l2d)} PRS_L2D_*.he5 files ({names}); unzip it and give one .he5")
+    if members:
+        _refuse_level(f"{path.name}/{PurePosixPath(members[0].filename).name}", _member_level(members[0]))
+    raise ProductError(
+        f"{path.name}: the .zip holds no PRS_L2D_*.he5; give the PRISMA L2D .zip as ASI delivers it, or its .he5"
+    )
+
+
+def _member_level(info: zipfile.ZipInfo) -> str:
+    m = _MEMBER.match(PurePosixPath(info.filename).name)
+    return m.group("level").upper() if m else "unknown"
+
+
+class _Window(io.RawIOBase):
+    """Bytes ``[start, start + size)`` of an open binary file as a read-only, seekable file (h5py's ``fileobj``)."""
+
+    def __init__(self, raw: io.BufferedReader, start: int, size: int):
+        super().__init__()
+        self._raw, self._start, self._size, self._pos = raw, start, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        n = max(0, min(len(view), self._size - self._pos))
+        if n == 0:
+            return 0
+        self._raw.seek(self._start + self._pos)
+        got = self._raw.readinto(view[:n])
+        self._pos += got
+        return got
+
+
+def _stored_start(raw: io.BufferedReader, info: zipfile.ZipInfo) -> int:
+    """Offset in the archive of an uncompressed member's first byte (after its local file header)."""
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"no local file header for {info.filename}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_len + extra_len
+
+
+@contextmanager
+def _open_member(path: Path, info: zipfile.ZipInfo, where: str, tmp_dir: str | Path | None) -> Iterator[Any]:
+    """An ``h5py.File`` of one ``.zip`` member: in place when stored, else extracted to a temporary folder
+    (in ``tmp_dir``, default the system one) that is removed on leaving."""
     import h5py
 
+    if info.flag_bits & 0x1:
+        raise ProductError(f"{where}: the .zip member is encrypted; unzip it with its password and give the .he5")
+    if info.compress_type == zipfile.ZIP_STORED:
+        with open(path, "rb") as raw:
+            window = _Window(raw, _stored_start(raw, info), info.file_size)
+            with h5py.File(window, "r") as f:
+                yield f
+        return
+    folder = Path(tmp_dir) if tmp_dir is not None else Path(tempfile.gettempdir())
+    if not folder.is_dir():
+        raise ProductError(f"PRISMA tmp_dir {folder} is not a folder; create it or give another")
+    free = shutil.disk_usage(folder).free
+    if free < info.file_size + _SPARE_BYTES:
+        raise ProductError(
+            f"{where}: extracting it needs {info.file_size / 1e9:.2f} GB but {folder} has {free / 1e9:.2f} GB "
+            "free; free space there, set TMPDIR to a larger disk, or unzip it yourself and give the .he5"
+        )
+    with tempfile.TemporaryDirectory(prefix="pfs2c2-prisma-", dir=folder) as tmp:
+        target = Path(tmp) / PurePosixPath(info.filename).name
+        with zipfile.ZipFile(path) as z, z.open(info) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, _COPY_BYTES)
+        with h5py.File(target, "r") as f:
+            yield f
+
+
+@contextmanager
+def _open_product(path: Path, tmp_dir: str | Path | None) -> Iterator[tuple[Any, Path, str]]:
+    """(``h5py.File``, the ``.he5``'s name, the name used in messages) of a ``.he5`` or an ASI ``.zip``."""
+    import h5py
+
+    if h5py.is_hdf5(str(path)):
+        with h5py.File(path, "r") as f:
+            yield f, path, path.name
+        return
+    if not zipfile.is_zipfile(path):
+        raise ProductError(f"{path.name}: not an HDF5 file or a .zip; give the PRS_L2D_*.he5 or the .zip ASI delivers")
+    info = _pick_member(path)
+    name = PurePosixPath(info.filename).name
+    where = f"{path.name}/{name}"
+    try:
+        with _open_member(path, info, where, tmp_dir) as f:
+            yield f, Path(name), where
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise ProductError(f"{where}: cannot read the .zip member ({exc}); download the product again") from None
+
+
+def read_prisma(path: str | Path, *, join_priority: str = "swir", tmp_dir: str | Path | None = None) -> Product:
+    """Read a PRISMA L2D ``.he5``, or the ASI ``.zip`` holding one, into a :class:`Product` (float32
+    ``(C, H, W)`` surface reflectance, C ~ 230).
+
+    ``join_priority`` (``"swir"`` or ``"vnir"``) picks the spectrometer that keeps the VNIR/SWIR overlap
+    (~920-1010 nm). ``tmp_dir``: where a compressed ``.zip`` member is extracted while it is read (default
+    the system temporary folder; see the module docstring). Refuses (:class:`ProductError`, one line) an
+    L1/L2B/L2C product, a file that is not an HDF-EOS5 PRISMA product (or a ``.zip`` without one), or one
+    whose cubes and attributes disagree.
+    """
     path = Path(path)
-    where = path.name
     if join_priority not in ("swir", "vnir"):
         raise ProductError(f"PRISMA join_priority must be 'swir' or 'vnir', got {join_priority!r}")
     if not path.is_file():
-        raise ProductError(f"{path}: no such file; give the PRS_L2D_*.he5 (unzipped from the ASI delivery)")
-    if not h5py.is_hdf5(str(path)):
-        raise ProductError(f"{where}: not an HDF5 file; give the PRS_L2D_*.he5 (unzip the ASI .zip first)")
+        raise ProductError(f"{path}: no such file; give the PRS_L2D_*.he5 or the .zip ASI delivers")
+    where = path.name
     try:
-        with h5py.File(path, "r") as f:
-            if _SWATHS not in f:
-                raise ProductError(f"{where}: not an HDF-EOS5 PRISMA product (no /{_SWATHS}); give a PRS_L2D_*.he5")
-            level = _level(f, path)
-            if level != LEVEL:
-                what = _WHAT.get(level, "not a level pfs2c2 reads")
-                raise ProductError(
-                    f"{where}: PRISMA {level} product ({what}); pfs2c2 reads PRISMA L2D (geocoded surface "
-                    "reflectance): order the L2D product of this acquisition from the ASI PRISMA portal"
-                )
-            swath = f"{_SWATHS}/PRS_L2D_HCO"
-            if f"{swath}/Data Fields" not in f:
-                raise ProductError(f"{where}: /{swath}/Data Fields is missing; not a complete PRISMA L2D product")
-            fields = f[f"{swath}/Data Fields"]
-            vnir = _read_arm(f, fields, "vnir", where)
-            swir = _read_arm(f, fields, "swir", where)
-            if vnir.refl.shape[1:] != swir.refl.shape[1:]:
-                raise ProductError(
-                    f"{where}: VNIR_Cube grid {vnir.refl.shape[1:]} differs from SWIR_Cube grid {swir.refl.shape[1:]}"
-                )
-            cube, wl, fw, names = _join(vnir, swir, join_priority)
-            if cube.shape[0] == 0:
-                raise ProductError(f"{where}: no band has a non-zero centre wavelength in List_Cw_Vnir/List_Cw_Swir")
-            rows, cols = cube.shape[1:]
-            crs, transform = _grid(f, rows, cols, where)
-            acquired = _acquired(f, path)
+        with _open_product(path, tmp_dir) as (f, name, where):
+            parts = _read_open(f, name, where, join_priority)
     except OSError as exc:
         raise ProductError(f"{where}: cannot read the HDF5 file ({exc}); download the product again") from exc
-    nodata = ~(vnir.nonzero | swir.nonzero)
+    cube, wl, fw, names, nodata, crs, transform, acquired = parts
     cube[:, nodata] = np.nan
     meta = RasterMeta(
         crs=crs,
@@ -309,17 +435,48 @@ def read_prisma(path: str | Path, *, join_priority: str = "swir") -> Product:
     )
 
 
+def _read_open(f: Any, name: Path, where: str, join_priority: str) -> tuple[Any, ...]:
+    """Everything :func:`read_prisma` takes from the open file ``f`` (named ``name``):
+    (cube, centres, fwhm, band names, nodata, crs, transform, acquired)."""
+    if _SWATHS not in f:
+        raise ProductError(f"{where}: not an HDF-EOS5 PRISMA product (no /{_SWATHS}); give a PRS_L2D_*.he5")
+    level = _level(f, name)
+    if level != LEVEL:
+        _refuse_level(where, level)
+    swath = f"{_SWATHS}/PRS_L2D_HCO"
+    if f"{swath}/Data Fields" not in f:
+        raise ProductError(f"{where}: /{swath}/Data Fields is missing; not a complete PRISMA L2D product")
+    fields = f[f"{swath}/Data Fields"]
+    vnir = _read_arm(f, fields, "vnir", where)
+    swir = _read_arm(f, fields, "swir", where)
+    if vnir.refl.shape[1:] != swir.refl.shape[1:]:
+        raise ProductError(
+            f"{where}: VNIR_Cube grid {vnir.refl.shape[1:]} differs from SWIR_Cube grid {swir.refl.shape[1:]}"
+        )
+    cube, wl, fw, names = _join(vnir, swir, join_priority)
+    if cube.shape[0] == 0:
+        raise ProductError(f"{where}: no band has a non-zero centre wavelength in List_Cw_Vnir/List_Cw_Swir")
+    rows, cols = cube.shape[1:]
+    crs, transform = _grid(f, rows, cols, where)
+    nodata = ~(vnir.nonzero | swir.nonzero)
+    return cube, wl, fw, names, nodata, crs, transform, _acquired(f, name)
+
+
 class PrismaL2DReader:
     """The PRISMA reader registered in :data:`pfs2c2.products.READERS` as ``"prisma"``."""
 
     name = SENSOR
 
     def detect(self, path: str | Path) -> bool:
-        """True for a ``PRS_*.he5`` file (any level, so that L1/L2C get the level refusal), or an ``.he5``
-        whose HDF-EOS5 swaths are named ``PRS_...``; never raises."""
+        """True for a ``PRS_*.he5`` file (any level, so that L1/L2C get the level refusal), an ``.he5``
+        whose HDF-EOS5 swaths are named ``PRS_...``, or a ``.zip`` holding a ``PRS_*.he5``; never raises."""
         try:
             p = Path(path)
-            if not p.is_file() or p.suffix.lower() != ".he5":
+            if not p.is_file():
+                return False
+            if p.suffix.lower() == ".zip":
+                return zipfile.is_zipfile(p) and bool(_zip_members(p))
+            if p.suffix.lower() != ".he5":
                 return False
             if _NAME.match(p.name) or p.name.upper().startswith("PRS_"):
                 return True
@@ -333,10 +490,12 @@ class PrismaL2DReader:
             return False
 
     def read(self, path: str | Path, **options: Any) -> Product:
-        """:func:`read_prisma` (option: ``join_priority``)."""
-        unknown = set(options) - {"join_priority"}
+        """:func:`read_prisma` (options: ``join_priority``, ``tmp_dir``)."""
+        unknown = set(options) - {"join_priority", "tmp_dir"}
         if unknown:
-            raise ProductError(f"PRISMA reader: unknown option(s) {', '.join(sorted(unknown))}; known: join_priority")
+            raise ProductError(
+                f"PRISMA reader: unknown option(s) {', '.join(sorted(unknown))}; known: join_priority, tmp_dir"
+            )
         return read_prisma(path, **options)
 
 
