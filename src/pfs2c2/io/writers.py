@@ -28,10 +28,22 @@ Every writer writes to a hidden temporary name in the destination directory and 
 with ``os.replace`` (both files for ENVI), so an interrupted write never leaves a partial output; a stale
 GDAL ``.aux.xml`` side file of the destination is removed. The cube is written as the float32 values
 given: scale/offset recorded in the metadata are not re-applied.
+
+Resumable block-by-block writing (GeoTIFF, ENVI, ``.npy``): :func:`open_cube_writer` with a ``resume_key``
+(a fingerprint of the inputs and settings, chosen by the caller) writes to deterministic hidden partial
+files beside the output (``.NAME.EXT.resume.EXT``; the GeoTIFF's blocks go to ``.NAME.tif.resume.part.tif``)
+and records each finished block in the journal ``.NAME.EXT.resume.json`` once its data are on disk. An
+interrupted write (exception, ``KeyboardInterrupt``, ``kill -9``) keeps them; the next writer with the same
+key, shape and metadata continues them (:meth:`CubeWriter.done` tells which blocks to skip), and
+:meth:`CubeWriter.close` produces the same file as an uninterrupted write. Partial files of another key
+are refused (delete them or pass ``overwrite=True``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,6 +56,7 @@ from ..errors import InputError
 from ._common import PathLike
 from .atomic import atomic_write, check_overwrite, remove_quietly, temp_name
 from .formats import WRITE_FORMATS, BlockSink, WriteFormat
+from .formats.cog import part_name
 from .formats.matlab import MAT5_MAX_BYTES
 from .formats.raster import RGB_NM, default_bands
 from .formats.text import write_matrix_csv
@@ -60,7 +73,10 @@ __all__ = [
     "CubeWriter",
     "MAT5_MAX_BYTES",
     "RGB_NM",
+    "RESUMABLE_EXTENSIONS",
 ]
+
+logger = logging.getLogger("pfs2c2")
 
 #: Extensions :func:`write_cube` accepts.
 WRITE_EXTENSIONS: tuple[str, ...] = tuple(e for f in WRITE_FORMATS.values() for e in f.extensions)
@@ -68,8 +84,13 @@ WRITE_EXTENSIONS: tuple[str, ...] = tuple(e for f in WRITE_FORMATS.values() for 
 WINDOWED_EXTENSIONS: tuple[str, ...] = tuple(
     e for f in WRITE_FORMATS.values() if f.blocks is not None for e in f.extensions
 )
+#: Formats :func:`open_cube_writer` can write resumably (``resume_key``): the block-by-block ones.
+RESUMABLE_EXTENSIONS: tuple[str, ...] = WINDOWED_EXTENSIONS
 #: GDAL block cache while writing a GeoTIFF / ENVI file block by block (bounds the writer's memory).
 WRITER_GDAL_CACHE_BYTES = 64 * 2**20
+#: Version of the journal of a resumable write (a journal of another version is refused as stale).
+RESUME_JOURNAL_VERSION = 1
+_JOURNAL_FORMAT = "pfs2c2 partial cube"
 
 
 def _write_kind(ext: str) -> str | None:
@@ -91,6 +112,50 @@ def _final_paths(out: Path, fmt: WriteFormat) -> list[Path]:
 def _temp_paths(finals: Sequence[Path]) -> list[Path]:
     tmp = temp_name(finals[0])
     return [tmp] if len(finals) == 1 else [tmp, tmp.with_suffix(".hdr")]
+
+
+def _resume_temp_paths(finals: Sequence[Path]) -> list[Path]:
+    """Deterministic partial names of a resumable write: ``.NAME.EXT.resume.EXT`` (+ its ``.hdr`` for ENVI)."""
+    data = finals[0]
+    tmp = data.with_name(f".{data.name}.resume{data.suffix}")
+    return [tmp] if len(finals) == 1 else [tmp, tmp.with_suffix(".hdr")]
+
+
+def _journal_path(final: Path) -> Path:
+    """The journal of a resumable write to ``final``: ``.NAME.EXT.resume.json``."""
+    return final.with_name(f".{final.name}.resume.json")
+
+
+def _meta_digest(meta: RasterMeta) -> str:
+    """A short digest of the metadata written into the file (grid, bands, nodata, units)."""
+
+    def floats(v: Any) -> list[float] | None:
+        return None if v is None else [float(x) for x in np.asarray(v, dtype=np.float64).ravel()]
+
+    rec = {
+        "crs": meta.crs,
+        "transform": floats(meta.transform),
+        "wavelengths_nm": floats(meta.wavelengths_nm),
+        "fwhm_nm": floats(meta.fwhm_nm),
+        "nodata": None if meta.nodata is None else repr(float(meta.nodata)),
+        "band_names": meta.band_names,
+        "units": meta.units,
+    }
+    return hashlib.sha256(json.dumps(rec, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+
+
+def _fsync_dir(path: Path) -> None:
+    """``fsync`` a directory so that a rename in it is durable (best effort; not possible everywhere)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
 
 
 def _drop_aux_xml(paths: Sequence[Path]) -> None:
@@ -170,7 +235,8 @@ def _as_cube(cube: Any, out: Path) -> np.ndarray:
 # ==================================================================================================
 class CubeWriter:
     """Writes a ``(C, H, W)`` float32 cube window by window to a temporary file; :meth:`close` moves it
-    into place with ``os.replace`` (both files for ENVI), :meth:`abort` deletes it.
+    into place with ``os.replace`` (both files for ENVI), :meth:`abort` deletes it (keeps it with a
+    ``resume_key``, see below).
 
     Use :func:`open_cube_writer`. GeoTIFF and ENVI are written through rasterio (same profile and
     metadata as :func:`write_cube`, GDAL block cache limited to :data:`WRITER_GDAL_CACHE_BYTES`), ``.npy``
@@ -178,14 +244,33 @@ class CubeWriter:
     ``.mat`` / ``.h5`` are collected in memory and written by :func:`write_cube` on close (their
     libraries write whole arrays): use GeoTIFF, ENVI or ``.npy`` for cubes larger than memory.
 
+    With a ``resume_key`` (GeoTIFF, ENVI, ``.npy`` only) the write is resumable: the partial file(s) have
+    deterministic hidden names (:attr:`tmps`; for GeoTIFF the blocks go to ``<tmp stem>.part.tif``) and
+    every :meth:`write` makes its block durable (written, closed or flushed, ``fsync``) before recording
+    ``(row_off, col_off, h, w)`` in the JSON journal :attr:`journal` (replaced atomically). An
+    interrupted write keeps them; a new writer with the same key, shape, format and metadata continues
+    them (:attr:`resumed`, :meth:`done`); one with another key, shape, format or metadata is refused
+    unless ``overwrite`` (which starts again). :meth:`close` finishes as without a key and deletes the
+    journal and the partial files. The bytes written are those of an uninterrupted write (same blocks).
+
     Attributes:
         path: the final file (for ENVI the data file).
         block: preferred side of the windows to write (the GeoTIFF block): write blocks of this size,
             aligned on multiples of it, in row-major order.
         kind: ``"tif"``, ``"envi"``, ``"npy"`` (written block by block) or ``"memory"``.
+        resume_key: the key of a resumable write, else ``None``.
+        journal: the journal of a resumable write, else ``None``.
+        resumed: a resumable write that continues the partial files of an earlier one.
     """
 
-    def __init__(self, path: PathLike, shape: tuple[int, int, int], meta: RasterMeta | None, overwrite: bool) -> None:
+    def __init__(
+        self,
+        path: PathLike,
+        shape: tuple[int, int, int],
+        meta: RasterMeta | None,
+        overwrite: bool,
+        resume_key: str | None = None,
+    ) -> None:
         out = Path(path)
         ext = out.suffix.lower()
         kind = _write_kind(ext)
@@ -209,11 +294,29 @@ class CubeWriter:
         self._closed = False
         self._sink: BlockSink | None = None
         self._cube: np.ndarray | None = None
-        self.tmps = _temp_paths(self.finals)
+        self.resume_key = resume_key
+        self.journal: Path | None = None
+        self.resumed = False
+        self._finished: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        if resume_key is not None:
+            if not isinstance(resume_key, str) or not resume_key.strip():
+                raise InputError(f"cannot write {out}: resume_key must be a non-empty string, got {resume_key!r}")
+            if self._format.blocks is None:
+                raise InputError(
+                    f"cannot write {out} resumably: resume_key works for GeoTIFF, ENVI and .npy outputs "
+                    f"({', '.join(RESUMABLE_EXTENSIONS)}), not {ext}; write one of those or drop resume_key"
+                )
+            self.tmps = _resume_temp_paths(self.finals)
+            self.journal = _journal_path(self.path)
+        else:
+            self.tmps = _temp_paths(self.finals)
         self.tmp = self.tmps[0]
         check_overwrite(out, self.finals, overwrite)
         check_writable(out)
         out.parent.mkdir(parents=True, exist_ok=True)
+        if self.journal is not None:
+            self._open_resumable()
+            return
         try:
             if self._format.blocks is not None:
                 self._sink = self._format.blocks(self.tmp, self.path, self.shape, self.meta, WRITER_GDAL_CACHE_BYTES)
@@ -223,8 +326,135 @@ class CubeWriter:
             self.abort()
             raise
 
+    # ----------------------------------------------------------------------------------------------
+    # resumable writing
+    # ----------------------------------------------------------------------------------------------
+    @property
+    def finished(self) -> frozenset[tuple[int, int, int, int]]:
+        """The blocks ``(row_off, col_off, h, w)`` on disk (recorded in the journal); empty without a key."""
+        return frozenset(self._finished.values())
+
+    def done(self, row_off: int, col_off: int) -> bool:
+        """Whether the block at ``(row_off, col_off)`` is already written (by this or an interrupted
+        earlier write with the same ``resume_key``); always ``False`` without a key."""
+        return (int(row_off), int(col_off)) in self._finished
+
+    def partial_files(self) -> list[Path]:
+        """The partial files of a resumable write that exist now (data, header, part file, journal)."""
+        if self.journal is None:
+            return []
+        cands = [*self.tmps]
+        if self.kind == "tif":
+            cands.append(part_name(self.tmp))
+        cands += [self.journal, self._journal_tmp()]
+        return [p for p in cands if p.exists()]
+
+    def _journal_tmp(self) -> Path:
+        assert self.journal is not None
+        return self.journal.with_name(self.journal.name + ".tmp")
+
+    def _journal_header(self) -> dict[str, Any]:
+        return {
+            "format": _JOURNAL_FORMAT,
+            "version": RESUME_JOURNAL_VERSION,
+            "resume_key": self.resume_key,
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "meta": _meta_digest(self.meta),
+        }
+
+    def _read_journal(self) -> dict[str, Any] | None:
+        """The journal's record, ``None`` when there is none (or it is unreadable and ``overwrite``)."""
+        assert self.journal is not None
+        if not self.journal.exists():
+            return None
+        try:
+            rec = json.loads(self.journal.read_text(encoding="utf-8"))
+            if not isinstance(rec, dict):
+                raise ValueError("not a JSON object")
+            rec["blocks"] = [tuple(int(v) for v in b) for b in rec["blocks"]]
+            if any(len(b) != 4 for b in rec["blocks"]):
+                raise ValueError("a block is not (row_off, col_off, h, w)")
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            if self.overwrite:
+                return None
+            raise InputError(
+                f"cannot write {self._shown}: its resume journal {self.journal} is unreadable ({exc}); delete "
+                f"the partial files {', '.join(str(p) for p in self.partial_files())} or pass overwrite=True"
+            ) from None
+        return rec
+
+    def _stale_reason(self, rec: dict[str, Any]) -> str | None:
+        """What differs between the journal ``rec`` and this write (``None`` when it can be continued)."""
+        want = self._journal_header()
+        names = {"format": "journal format", "version": "journal version", "resume_key": "resume key"}
+        for k in ("format", "version", "resume_key", "kind", "shape", "meta"):
+            if rec.get(k) != want[k]:
+                return names.get(k, "metadata" if k == "meta" else k)
+        return None
+
+    def _open_resumable(self) -> None:
+        """Continue the partial files of an earlier write with the same key, or start them."""
+        rec = self._read_journal()
+        if rec is not None:
+            reason = self._stale_reason(rec)
+            if reason is not None:
+                if not self.overwrite:
+                    raise InputError(
+                        f"cannot write {self._shown}: the partial files "
+                        f"{', '.join(str(p) for p in self.partial_files())} are from another write (different "
+                        f"{reason}); delete them or pass overwrite=True to start again"
+                    )
+                rec = None
+        assert self._format.blocks is not None
+        opener = self._format.blocks
+        if rec is not None:
+            try:
+                self._sink = opener(
+                    self.tmp, self.path, self.shape, self.meta, WRITER_GDAL_CACHE_BYTES, resume=True, reopen=True
+                )
+            except InputError as exc:  # the partial file is gone or damaged: nothing to continue
+                logger.warning("%s: cannot continue the partial write (%s); starting again", self._shown, exc)
+                rec = None
+        if rec is not None:
+            self.resumed = True
+            self._finished = {(b[0], b[1]): b for b in rec["blocks"]}
+            return
+        self._remove_partials()
+        try:
+            self._write_journal()  # journal first: partial files without a journal are never continued
+            self._sink = opener(self.tmp, self.path, self.shape, self.meta, WRITER_GDAL_CACHE_BYTES, resume=True)
+        except BaseException:
+            self._closed = True
+            self._remove_partials()
+            raise
+
+    def _write_journal(self) -> None:
+        """Replace the journal atomically (temporary file, ``fsync``, ``os.replace``, ``fsync`` of the folder)."""
+        assert self.journal is not None
+        rec = self._journal_header()
+        rec["output"] = self.path.name
+        rec["blocks"] = [list(b) for b in sorted(self._finished.values())]
+        tmp = self._journal_tmp()
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(rec, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.journal)
+        _fsync_dir(self.journal.parent)
+
+    def _remove_partials(self) -> None:
+        """Delete the partial files and the journal of a resumable write."""
+        for p in self.partial_files():
+            remove_quietly(p)
+        for t in self.tmps:
+            remove_quietly(Path(str(t) + ".aux.xml"))
+
+    # ----------------------------------------------------------------------------------------------
+    # writing
+    # ----------------------------------------------------------------------------------------------
     def write(self, block: Any, row_off: int, col_off: int) -> None:
-        """Write a ``(C, h, w)`` block at ``(row_off, col_off)`` of the cube.
+        """Write a ``(C, h, w)`` block at ``(row_off, col_off)`` of the cube (resumable: then record it).
 
         Raises:
             ValueError: wrong band count or a block outside the cube.
@@ -244,13 +474,19 @@ class CubeWriter:
             )
         if self._sink is not None:
             self._sink.write(arr, row_off, col_off)
+            if self.journal is not None:
+                self._sink.flush()  # the block is on disk before the journal says so
+                r0, c0 = int(row_off), int(col_off)
+                self._finished[(r0, c0)] = (r0, c0, int(arr.shape[1]), int(arr.shape[2]))
+                self._write_journal()
         else:
             assert self._cube is not None
             bh, bw = arr.shape[1:]
             self._cube[:, row_off : row_off + bh, col_off : col_off + bw] = arr
 
     def close(self) -> Path:
-        """Finish the file and move it into place; returns the final path."""
+        """Finish the file and move it into place; returns the final path. A resumable write then
+        deletes its journal and partial files (if finishing fails they are kept, as by :meth:`abort`)."""
         if self._closed:
             return self.path
         try:
@@ -267,19 +503,31 @@ class CubeWriter:
             self.abort()
             raise
         self._closed = True
+        if self.journal is not None:
+            self._remove_partials()
         _drop_aux_xml(self.finals)
         return self.path
 
     def abort(self) -> None:
-        """Drop the temporary file(s); the destination is left as it was."""
+        """Stop writing; the destination is left as it was. The temporary file(s) are deleted, except for a
+        resumable write (``resume_key``), whose partial files and journal are kept for a later writer with
+        the same key (:meth:`discard` deletes them)."""
         self._closed = True
         if self._sink is not None:
             self._sink.abort()
             self._sink = None
         self._cube = None
+        if self.journal is not None:
+            return
         for t in self.tmps:
             remove_quietly(t)
             remove_quietly(Path(str(t) + ".aux.xml"))
+
+    def discard(self) -> None:
+        """:meth:`abort` and delete the partial files and journal of a resumable write too."""
+        self.abort()
+        if self.journal is not None:
+            self._remove_partials()
 
     def __enter__(self) -> CubeWriter:
         return self
@@ -297,6 +545,7 @@ def open_cube_writer(
     meta: RasterMeta | None = None,
     *,
     overwrite: bool = False,
+    resume_key: str | None = None,
 ) -> CubeWriter:
     """Open a :class:`CubeWriter` for a ``(C, H, W)`` cube; use it as a context manager.
 
@@ -306,8 +555,21 @@ def open_cube_writer(
             for r0 in range(0, H, out.block):
                 out.write(rows_of_the_cube, r0, 0)
 
+    Resumable (GeoTIFF, ENVI, ``.npy``): pass ``resume_key``, a fingerprint of the inputs and settings
+    (the same blocks must come out of the same key), and skip the blocks already on disk::
+
+        with open_cube_writer("fused.tif", (C, H, W), meta, resume_key=key) as out:
+            for r0 in range(0, H, out.block):
+                if not out.done(r0, 0):
+                    out.write(rows_of_the_cube, r0, 0)
+
+    An exception (or a kill) inside the ``with`` block keeps the partial files and journal beside the
+    output; running the same code again continues them. ``overwrite`` replaces an existing output and
+    starts again from partial files of another key, shape or metadata (refused without it).
+
     Raises:
         ValueError: unknown extension, metadata not matching the bands.
         FileExistsError: the output exists and ``overwrite`` is false.
+        InputError: ``resume_key`` for ``.mat`` / ``.h5``, or partial files of another write.
     """
-    return CubeWriter(path, shape, meta, overwrite)
+    return CubeWriter(path, shape, meta, overwrite, resume_key)

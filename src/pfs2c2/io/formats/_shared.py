@@ -7,6 +7,7 @@ format converts, scales and names its bands the same way.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,16 +77,46 @@ class CubeFormat:
 
 
 class BlockSink(Protocol):
-    """A cube file open for writing block by block (see :class:`pfs2c2.io.CubeWriter`)."""
+    """A cube file open for writing block by block (see :class:`pfs2c2.io.CubeWriter`).
+
+    A sink opened with ``resume=True`` (see :class:`BlockOpener`) keeps its partial file(s) on
+    :meth:`abort`, and :meth:`flush` makes the blocks written so far durable (on disk, readable by a later
+    ``reopen``) before :class:`~pfs2c2.io.CubeWriter` records them in its journal.
+    """
 
     def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
         """Write a float32 ``(C, h, w)`` block at ``(row_off, col_off)``."""
+
+    def flush(self) -> None:
+        """Put the blocks written so far on disk (``fsync``); a no-op unless opened with ``resume``."""
 
     def finish(self) -> None:
         """Complete and close the (temporary) file."""
 
     def abort(self) -> None:
-        """Close the file without completing it (best effort)."""
+        """Close the file without completing it (best effort); a resumable sink keeps its partial files."""
+
+
+class BlockOpener(Protocol):
+    """``blocks(tmp, final, shape, meta, gdal_cache_bytes, *, resume=False, reopen=False) -> BlockSink``.
+
+    ``resume``: write so that an interrupted write can be continued (partial files kept on abort, blocks
+    made durable by :meth:`BlockSink.flush`); ``reopen``: continue the partial file(s) of such a write
+    instead of creating them (refused with :class:`~pfs2c2.errors.InputError` when they do not match
+    ``shape``).
+    """
+
+    def __call__(
+        self,
+        tmp: Path,
+        final: Path,
+        shape: tuple[int, int, int],
+        meta: RasterMeta,
+        cache_bytes: int,
+        *,
+        resume: bool = False,
+        reopen: bool = False,
+    ) -> BlockSink: ...
 
 
 @dataclass(frozen=True)
@@ -96,15 +127,27 @@ class WriteFormat:
         extensions: lower-case extensions with the dot.
         write: ``write(tmp, cube, meta, final)`` writes a float32 ``(C, H, W)`` cube to ``tmp`` (``final``
             is the name it will get, for messages and headers).
-        blocks: ``blocks(tmp, final, shape, meta, gdal_cache_bytes) -> BlockSink`` for window-by-window
-            writing; ``None`` when the library writes whole arrays only.
+        blocks: a :class:`BlockOpener` for window-by-window (and resumable) writing; ``None`` when the
+            library writes whole arrays only.
         paired_header: the format writes a ``.hdr`` next to the data file (ENVI).
     """
 
     extensions: tuple[str, ...]
     write: Callable[[Path, np.ndarray, RasterMeta, Path], None]
-    blocks: Callable[[Path, Path, tuple[int, int, int], RasterMeta, int], BlockSink] | None = None
+    blocks: BlockOpener | None = None
     paired_header: bool = False
+
+
+def fsync_path(path: Path) -> None:
+    """``fsync`` the file at ``path`` (its data reach the disk), if it exists."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # ==================================================================================================

@@ -18,7 +18,9 @@ beside the temporary output (``<tmp>.part.tif``); :meth:`CogBlockSink.finish` bu
 copies it with GDAL's ``COPY_SRC_OVERVIEWS`` into the COG layout (what rio-cogeo does; GDAL's own COG
 driver writes pixel-interleaved files before GDAL 3.11, which is slow to read band by band for hundreds
 of bands). The part file is then deleted; the caller renames the finished file into place, so the final
-name only appears once it is complete. Peak disk use is about twice the compressed output.
+name only appears once it is complete. Peak disk use is about twice the compressed output. A resumable
+write (``resume=True``, used by :class:`pfs2c2.io.CubeWriter` with a ``resume_key``) writes each block by
+reopening the part file for update and keeps the part file when interrupted, so a later write continues it.
 
 rasterio is imported only inside these functions.
 """
@@ -141,6 +143,8 @@ class CogBlockSink(GdalBlockSink):
         cache_bytes: GDAL block cache while writing and converting.
         dtype: ``"float32"`` (cubes) or ``"uint8"`` (quicklooks).
         colorinterp: colour interpretation per band (e.g. ``("red", "green", "blue")``), or ``None``.
+        resume: resumable part file (sparse, written block by block in update mode, kept on abort).
+        reopen: continue the part file of an interrupted resumable write.
     """
 
     def __init__(
@@ -153,6 +157,8 @@ class CogBlockSink(GdalBlockSink):
         *,
         dtype: str = "float32",
         colorinterp: tuple[str, ...] | None = None,
+        resume: bool = False,
+        reopen: bool = False,
     ) -> None:
         self.tmp, self.final, self.shape, self.meta = tmp, final, shape, meta
         self.part = part_name(tmp)
@@ -169,7 +175,16 @@ class CogBlockSink(GdalBlockSink):
         if colorinterp is not None and tuple(colorinterp) == ("red", "green", "blue"):
             prof["photometric"] = "RGB"
         self.profile = prof
-        self._open(self._rasterio, self.part, prof, self.cache_bytes)
+        resume = resume or reopen
+        # Resumable: blocks not written yet stay empty (sparse) instead of being filled at each close.
+        self._open(
+            self._rasterio,
+            self.part,
+            {**prof, "sparse_ok": True} if resume else prof,
+            self.cache_bytes,
+            resume=resume,
+            reopen=reopen,
+        )
 
     def finish(self) -> None:
         """Write the metadata, build the overviews, close the part file and copy it as a COG to ``tmp``."""
@@ -177,6 +192,7 @@ class CogBlockSink(GdalBlockSink):
 
         c, h, w = self.shape
         block = cog_block_size(h, w)
+        self._ensure_open()
         _tif_metadata(self._dst, self.meta, c)
         if self.colorinterp is not None:
             self._dst.colorinterp = [ColorInterp[name] for name in self.colorinterp]
@@ -190,12 +206,18 @@ class CogBlockSink(GdalBlockSink):
                 from rasterio.shutil import copy as gdal_copy
 
                 gdal_copy(self.part, self.tmp, copy_src_overviews=True, **_tiled_layout(block), **options)
-        finally:
-            remove_quietly(self.part)
+        except BaseException:
+            if not self._resume:  # a resumable part file is kept for the next try
+                remove_quietly(self.part)
+            raise
+        remove_quietly(self.part)
 
     def abort(self) -> None:
-        """Close and delete the part file without finishing (best effort); ``tmp`` is the caller's."""
+        """Close and delete the part file without finishing (best effort; a resumable part file is kept);
+        ``tmp`` is the caller's."""
         self._close_quietly()
+        if self._resume:
+            return
         remove_quietly(self.part)
         remove_quietly(Path(str(self.part) + ".aux.xml"))
         remove_quietly(Path(str(self.part) + ".ovr"))
@@ -214,7 +236,19 @@ def write_tif(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> Non
 
 
 def open_tif_blocks(
-    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
+    tmp: Path,
+    final: Path,
+    shape: tuple[int, int, int],
+    meta: RasterMeta,
+    cache_bytes: int,
+    *,
+    resume: bool = False,
+    reopen: bool = False,
 ) -> CogBlockSink:
-    """A COG open for writing block by block (the layout is made at :meth:`CogBlockSink.finish`)."""
-    return CogBlockSink(tmp, final, shape, meta, cache_bytes)
+    """A COG open for writing block by block (the layout is made at :meth:`CogBlockSink.finish`).
+
+    ``resume``: the blocks go to the part file :func:`part_name` ``(tmp)`` opened for update block by
+    block (see :class:`~pfs2c2.io.formats.raster.GdalBlockSink`), which :meth:`CogBlockSink.abort` keeps;
+    ``reopen``: continue that part file.
+    """
+    return CogBlockSink(tmp, final, shape, meta, cache_bytes, resume=resume, reopen=reopen)

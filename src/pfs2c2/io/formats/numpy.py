@@ -6,6 +6,7 @@ Writing stores ``(H, W, C)`` float32, whole (:func:`write_npy`) or block by bloc
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -116,19 +117,35 @@ def write_npy(tmp: Path, cube: np.ndarray, meta: RasterMeta, final: Path) -> Non
 
 
 def open_blocks(
-    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
+    tmp: Path,
+    final: Path,
+    shape: tuple[int, int, int],
+    meta: RasterMeta,
+    cache_bytes: int,
+    *,
+    resume: bool = False,
+    reopen: bool = False,
 ) -> NpyBlockSink:
-    """An ``.npy`` open for writing block by block (``final``, ``meta`` and ``cache_bytes`` are unused)."""
-    return NpyBlockSink(tmp, shape)
+    """An ``.npy`` open for writing block by block (``final``, ``meta`` and ``cache_bytes`` are unused).
+
+    ``resume``: :meth:`NpyBlockSink.flush` makes the blocks durable; ``reopen``: continue the partial
+    ``tmp`` of an interrupted write (its header must announce ``(H, W, C)`` float32 and its size match).
+    """
+    return NpyBlockSink(tmp, shape, resume=resume, reopen=reopen)
 
 
 class NpyBlockSink:
     """An ``(H, W, C)`` float32 ``.npy`` written block by block by seeking in the file."""
 
-    def __init__(self, tmp: Path, shape: tuple[int, int, int]) -> None:
+    def __init__(self, tmp: Path, shape: tuple[int, int, int], *, resume: bool = False, reopen: bool = False) -> None:
         c, h, w = shape
         self.shape = shape
-        self._fh: Any = open(tmp, "wb")  # closed in finish() / abort()
+        self.resume = resume or reopen
+        if reopen:
+            self._offset = _check_partial_npy(tmp, (h, w, c))
+            self._fh: Any = open(tmp, "r+b")  # closed in finish() / abort()
+            return
+        self._fh = open(tmp, "wb")
         try:
             header = {
                 "descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
@@ -151,13 +168,42 @@ class NpyBlockSink:
             self._fh.seek(self._offset + ((row_off + i) * w + col_off) * c * 4)
             self._fh.write(rows[i].tobytes())
 
+    def flush(self) -> None:
+        """Put the blocks written so far on disk (``fsync``); a no-op unless ``resume``."""
+        if self.resume and self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
     def finish(self) -> None:
         """Close the file."""
         self._fh.close()
         self._fh = None
 
     def abort(self) -> None:
-        """Close the file without finishing it."""
+        """Close the file without finishing it (the caller deletes or keeps it)."""
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+def _check_partial_npy(path: Path, hwc: tuple[int, int, int]) -> int:
+    """The data offset of the partial ``.npy`` at ``path``; :class:`InputError` unless it holds an ``hwc``
+    float32 array of the full size."""
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(fh)
+            offset = fh.tell()
+        size = path.stat().st_size
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot resume {path}: {short_reason(exc)}; delete it to start again") from None
+    expected = offset + int(np.prod(hwc, dtype=np.int64)) * 4
+    if tuple(shape) != hwc or fortran or dtype != np.dtype("<f4") or size != expected:
+        raise InputError(
+            f"cannot resume {path}: it is not a partial (H, W, C) = {hwc} float32 .npy of {expected} bytes; "
+            "delete it to start again"
+        )
+    return offset

@@ -35,6 +35,7 @@ from ._shared import (
     Window,
     apply_scale,
     check_window,
+    fsync_path,
     scale_record,
     window_transform,
 )
@@ -314,10 +315,17 @@ def _envi_fix_header(tmp: Path, final: Path) -> None:
 
 
 def open_envi_blocks(
-    tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, cache_bytes: int
+    tmp: Path,
+    final: Path,
+    shape: tuple[int, int, int],
+    meta: RasterMeta,
+    cache_bytes: int,
+    *,
+    resume: bool = False,
+    reopen: bool = False,
 ) -> RasterBlockSink:
-    """An ENVI file open for writing block by block."""
-    return RasterBlockSink(tmp, final, shape, meta, "envi", cache_bytes)
+    """An ENVI file open for writing block by block (``resume`` / ``reopen``: see :class:`GdalBlockSink`)."""
+    return RasterBlockSink(tmp, final, shape, meta, "envi", cache_bytes, resume=resume, reopen=reopen)
 
 
 class GdalBlockSink:
@@ -325,27 +333,96 @@ class GdalBlockSink:
 
     The dataset is opened by :meth:`_open` inside an exit stack that also holds :func:`gdal_write_env`;
     closing the stack closes both.
+
+    Resumable writing (``resume=True``): the file is created and closed, then every block is written by
+    opening it for update (rasterio mode ``"r+"``); :meth:`flush` closes it (GDAL writes its blocks and
+    directory) and ``fsync``s it, so a block is on disk before the caller records it. ``reopen=True``
+    continues such a file (its size and band count are checked). :meth:`abort` then keeps the file.
     """
 
     _stack: contextlib.ExitStack | None
     _dst: Any
+    _resume: bool = False
+    _sync_paths: tuple[Path, ...] = ()
 
-    def _open(self, rasterio: Any, path: Path, profile: dict[str, Any], cache_bytes: int) -> None:
-        """Open ``path`` for writing with ``profile``; on failure :meth:`abort` and re-raise."""
-        self._stack = contextlib.ExitStack()
+    def _open(
+        self,
+        rasterio: Any,
+        path: Path,
+        profile: dict[str, Any],
+        cache_bytes: int,
+        *,
+        resume: bool = False,
+        reopen: bool = False,
+        sync_paths: tuple[Path, ...] = (),
+    ) -> None:
+        """Open ``path`` for writing with ``profile`` (resumable: see the class); on failure :meth:`abort`
+        and re-raise. ``sync_paths``: the files :meth:`flush` syncs (default ``path``)."""
+        self._stack = None
+        self._rasterio, self._path, self._cache_bytes = rasterio, path, cache_bytes
+        self._resume = resume or reopen
+        self._sync_paths = sync_paths or (path,)
         try:
-            self._stack.enter_context(gdal_write_env(rasterio, cache_bytes))
-            self._dst = self._stack.enter_context(rasterio.open(path, "w", **profile))
+            if reopen:
+                self._check_partial(profile)
+            elif resume:
+                self._update(profile, "w")
+                self._close()
+            else:
+                self._update(profile, "w")
         except BaseException:
             self.abort()
             raise
+
+    def _update(self, profile: dict[str, Any] | None, mode: str = "r+") -> None:
+        """Open the dataset in ``mode`` (``"w"`` with ``profile``) inside :func:`gdal_write_env`."""
+        self._stack = contextlib.ExitStack()
+        self._stack.enter_context(gdal_write_env(self._rasterio, self._cache_bytes))
+        if mode == "w":
+            assert profile is not None
+            self._dst = self._stack.enter_context(self._rasterio.open(self._path, "w", **profile))
+        else:
+            self._dst = self._stack.enter_context(self._rasterio.open(self._path, mode))
+
+    def _ensure_open(self) -> None:
+        """Reopen a resumable file for update if it is closed (a closed non-resumable one is an error)."""
+        if self._stack is None:
+            if not self._resume:
+                raise RuntimeError(f"{self._path} is closed")
+            self._update(None)
+
+    def _check_partial(self, profile: dict[str, Any]) -> None:
+        """Refuse (:class:`InputError`) a partial file that is unreadable or not of ``profile``'s size."""
+        from rasterio.errors import RasterioError
+
+        want = (profile["count"], profile["height"], profile["width"], str(profile["dtype"]))
+        try:
+            with gdal_write_env(self._rasterio), self._rasterio.open(self._path) as src:
+                got = (src.count, src.height, src.width, str(src.dtypes[0]))
+        except (RasterioError, OSError, RuntimeError) as exc:
+            raise InputError(f"cannot resume {self._path}: {short_reason(exc)}; delete it to start again") from None
+        if got != want:
+            raise InputError(
+                f"cannot resume {self._path}: it holds {got[0]} x {got[1]} x {got[2]} {got[3]}, not "
+                f"{want[0]} x {want[1]} x {want[2]} {want[3]}; delete it to start again"
+            )
 
     def write(self, arr: np.ndarray, row_off: int, col_off: int) -> None:
         """Write a ``(C, h, w)`` block at ``(row_off, col_off)``."""
         from rasterio.windows import Window as RWindow
 
+        self._ensure_open()
         bh, bw = arr.shape[1:]
         self._dst.write(arr, window=RWindow(col_off, row_off, bw, bh))
+
+    def flush(self) -> None:
+        """Resumable: close the file (GDAL writes the blocks and the directory) and ``fsync`` it."""
+        if not self._resume:
+            return
+        if self._stack is not None:
+            self._close()
+        for p in self._sync_paths:
+            fsync_path(p)
 
     def _close(self) -> None:
         """Close the dataset and its environment."""
@@ -371,20 +448,39 @@ class RasterBlockSink(GdalBlockSink):
     """An ENVI file open for writing block by block (used by :class:`pfs2c2.io.CubeWriter`).
 
     Same profile and metadata as :func:`write_envi`; GDAL's block cache is limited to ``cache_bytes``
-    while the file is open. (GeoTIFF: :class:`pfs2c2.io.formats.cog.CogBlockSink`.)
+    while the file is open. (GeoTIFF: :class:`pfs2c2.io.formats.cog.CogBlockSink`.) ``resume`` /
+    ``reopen``: see :class:`GdalBlockSink`; the partial files are ``tmp`` and its ``.hdr``.
     """
 
     def __init__(
-        self, tmp: Path, final: Path, shape: tuple[int, int, int], meta: RasterMeta, kind: str, cache_bytes: int
+        self,
+        tmp: Path,
+        final: Path,
+        shape: tuple[int, int, int],
+        meta: RasterMeta,
+        kind: str,
+        cache_bytes: int,
+        *,
+        resume: bool = False,
+        reopen: bool = False,
     ) -> None:
         if kind != "envi":
             raise ValueError(f"RasterBlockSink writes ENVI files, not {kind!r} (GeoTIFF: formats.cog)")
         self.tmp, self.final, self.shape, self.meta, self.kind = tmp, final, shape, meta, kind
         rasterio = import_rasterio(final, "writing ENVI")
-        self._open(rasterio, tmp, _envi_profile(shape, meta), cache_bytes)
+        self._open(
+            rasterio,
+            tmp,
+            _envi_profile(shape, meta),
+            cache_bytes,
+            resume=resume,
+            reopen=reopen,
+            sync_paths=(tmp, tmp.with_suffix(".hdr")),
+        )
 
     def finish(self) -> None:
         """Write the metadata, close the file and fix the ENVI header."""
+        self._ensure_open()
         _envi_metadata(self._dst, self.meta, self.shape[0])
         self._close()
         _envi_fix_header(self.tmp, self.final)
