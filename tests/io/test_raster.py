@@ -170,7 +170,7 @@ def test_geotiff_profile_and_tags(tmp_path, cube, meta):
     out = write_cube(tmp_path / "out.tif", cube, meta.replace(units="reflectance"))
     with rasterio.open(out) as src:
         assert src.dtypes[0] == "float32"
-        assert src.compression.name.lower() == "deflate"
+        assert src.compression.name.lower() == "zstd"
         assert src.tags(ns="IMAGE_STRUCTURE")["PREDICTOR"] == "3"
         assert src.profile["tiled"] and src.interleaving.name.lower() == "band"
         assert src.nodata == -9999.0

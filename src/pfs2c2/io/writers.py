@@ -3,7 +3,7 @@
 Formats, chosen by the extension of the output path (the writers are in :mod:`pfs2c2.io.formats`):
 
 ===================  ===============================================================================
-``.tif`` ``.tiff``    Cloud Optimized GeoTIFF (:mod:`pfs2c2.io.formats.cog`), float32, DEFLATE
+``.tif`` ``.tiff``    Cloud Optimized GeoTIFF (:mod:`pfs2c2.io.formats.cog`), float32, ZSTD
                       (floating-point predictor), 512 px tiles, band interleaved, internal overviews
                       (2, 4, 8, ..., average); CRS / transform from the metadata, nodata from the
                       metadata or NaN; band descriptions ``"650.3 nm"`` (or the band names), band tags

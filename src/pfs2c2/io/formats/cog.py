@@ -4,7 +4,10 @@ The file QGIS, GDAL (``rio info``, ``gdalinfo``) and rio-cogeo's ``cog_validate`
 
 * tiled, 512 x 512 blocks (256 for images below 512 pixels, one small block below 256), band
   interleaved (a band of a hyperspectral cube is read without decompressing the others);
-* DEFLATE with the floating-point predictor (``PREDICTOR=3``; horizontal differencing for integers);
+* ZSTD level 1 with the floating-point predictor (``PREDICTOR=3``; horizontal differencing for
+  integers), compressed on all cores: on a 1024 x 1024 x 198 fused cube it writes in a third of
+  DEFLATE's time for the same size (6.0 s / 617 MB against 17.2 s / 610 MB), which decides whether a
+  7 GB scene is written in one minute or in several (GDAL >= 2.3, QGIS 3 and rasterio read it);
 * internal overviews at 2, 4, 8, ... (average resampling) until the overview fits one block, stored
   before the full-resolution image as the COG layout requires;
 * CRS, affine transform, nodata (NaN for float cubes without a nodata value, so that GDAL and QGIS
@@ -14,11 +17,12 @@ The file QGIS, GDAL (``rio info``, ``gdalinfo``) and rio-cogeo's ``cog_validate`
   (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``); the dataset tags ``software=pfs2c2`` and ``wavelength_units``.
 
 A COG cannot be written incrementally (its overviews come first), so the blocks go to a tiled GeoTIFF
-beside the temporary output (``<tmp>.part.tif``); :meth:`CogBlockSink.finish` builds its overviews and
+beside the temporary output (``<tmp>.part.tif``, uncompressed, so blocks are written and rewritten in
+place at disk speed); :meth:`CogBlockSink.finish` builds its overviews and
 copies it with GDAL's ``COPY_SRC_OVERVIEWS`` into the COG layout (what rio-cogeo does; GDAL's own COG
 driver writes pixel-interleaved files before GDAL 3.11, which is slow to read band by band for hundreds
 of bands). The part file is then deleted; the caller renames the finished file into place, so the final
-name only appears once it is complete. Peak disk use is about twice the compressed output. A resumable
+name only appears once it is complete. Peak disk use is the uncompressed cube plus the compressed output. A resumable
 write (``resume=True``, used by :class:`pfs2c2.io.CubeWriter` with a ``resume_key``) writes each block by
 reopening the part file for update and keeps the part file when interrupted, so a later write continues it.
 
@@ -101,7 +105,8 @@ def _tiled_layout(block: int) -> dict[str, Any]:
 
 
 def _compression(dtype: str) -> dict[str, Any]:
-    return {"compress": "deflate", "predictor": 3 if np.dtype(dtype).kind == "f" else 2}
+    """Creation options of the COG's compression (see the module docstring for the measurement)."""
+    return {"compress": "zstd", "zstd_level": 1, "predictor": 3 if np.dtype(dtype).kind == "f" else 2}
 
 
 def _tif_metadata(dst: Any, meta: RasterMeta, c: int) -> None:
@@ -171,10 +176,11 @@ class CogBlockSink(GdalBlockSink):
         if meta.nodata is None and np.dtype(dtype).kind == "f":
             prof["nodata"] = float("nan")
         block = _part_block(h, w)
-        prof.update(**_tiled_layout(block), dtype=dtype, **_compression(dtype))
+        prof.update(**_tiled_layout(block), dtype=dtype)
         if colorinterp is not None and tuple(colorinterp) == ("red", "green", "blue"):
             prof["photometric"] = "RGB"
-        self.profile = prof
+        self.profile = prof  # of the part file
+        self.cog_options = {**_compression(dtype), **({"photometric": "RGB"} if "photometric" in prof else {})}
         resume = resume or reopen
         # Resumable: blocks not written yet stay empty (sparse) instead of being filled at each close.
         self._open(
@@ -198,9 +204,10 @@ class CogBlockSink(GdalBlockSink):
             self._dst.colorinterp = [ColorInterp[name] for name in self.colorinterp]
         factors = overview_factors(h, w, block)
         if factors:
-            self._dst.build_overviews(factors, Resampling.average)
+            with self._rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+                self._dst.build_overviews(factors, Resampling.average)
         self._close()
-        options = {k: v for k, v in self.profile.items() if k in ("compress", "predictor", "photometric")}
+        options = {**self.cog_options, "num_threads": "ALL_CPUS"}
         try:
             with gdal_write_env(self._rasterio, self.cache_bytes):
                 from rasterio.shutil import copy as gdal_copy
