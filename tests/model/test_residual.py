@@ -10,8 +10,15 @@ import torch
 import torch.nn.functional as F
 
 from pfs2c2 import FusionConfig, InputError
-from pfs2c2.model.residual import psf_offset, psf_residual, residual_upsample, shifted_upsample
-from pfs2c2.physics import bicubic_upsample_tensor, blur_downsample_tensor, gaussian_psf
+from pfs2c2.model.residual import (
+    border_consistent,
+    border_rings,
+    psf_offset,
+    psf_residual,
+    residual_upsample,
+    shifted_upsample,
+)
+from pfs2c2.physics import bicubic_upsample_tensor, blur_downsample_tensor, blur_downsample_window, gaussian_psf
 
 RATIO = 4
 
@@ -99,3 +106,67 @@ def test_config_choice_is_checked_and_round_trips(tmp_path):
     assert FusionConfig.from_yaml(path) == cfg
     with pytest.raises(InputError, match="residual_upsampling must be 'bicubic' or 'psf'"):
         FusionConfig(residual_upsampling="nearest")
+
+
+def wide_psf(size: int = 12) -> torch.Tensor:
+    """A Gaussian combined kernel wider than the ratio: the outer LR ring's footprint crosses the edge."""
+    u = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-0.5 * (u / 2.0) ** 2)
+    k = torch.outer(g, g)
+    return k / k.sum()
+
+
+def zero_edge_lr(x: torch.Tensor, psf: torch.Tensor) -> torch.Tensor:
+    """Blur + decimation of ``x`` with zero-filled edges (what some outside tools do)."""
+    pad = (psf.shape[-1] - RATIO) // 2
+    return blur_downsample_window(F.pad(x, (pad, pad, pad, pad)), psf, RATIO)
+
+
+def test_border_rule_fires_on_a_zero_edge_lr_and_not_on_a_reflect_edge_one():
+    psf = wide_psf()
+    assert border_rings(12, RATIO) == 2 and border_rings(RATIO, RATIO) == 1
+    x, z = truth_and_estimate()
+    x, z = x + 0.5, z + 0.5  # radiance-like: positive, so zero-filling darkens the edge
+    model = blur_downsample_tensor(z, psf, RATIO)  # the model reflects at the edges
+    reflect = border_consistent(blur_downsample_tensor(x, psf, RATIO) - model, model, psf, RATIO)
+    assert reflect.shape == (16, 16) and reflect.all()
+    zero = zero_edge_lr(x, psf)
+    keep = border_consistent(zero - model, model, psf, RATIO)
+    ring = torch.ones(16, 16, dtype=torch.bool)
+    ring[1:-1, 1:-1] = False
+    assert torch.equal(keep, ~ring)  # exactly the outer ring, whose footprint crosses the edge
+    # leaving the inconsistent ring out makes the fused border better, the inside unchanged
+    plain = z + residual_upsample(zero - model, psf, RATIO, "bicubic")
+    ruled = z + residual_upsample(zero - model, psf, RATIO, "bicubic", keep.double()[None, None])
+    edge = torch.zeros(64, 64, dtype=torch.bool)
+    edge[:RATIO], edge[-RATIO:], edge[:, :RATIO], edge[:, -RATIO:] = True, True, True, True
+    assert rmse(ruled[..., edge], x[..., edge]) < 0.5 * rmse(plain[..., edge], x[..., edge])
+    inside = slice(3 * RATIO, -3 * RATIO)
+    assert torch.equal(ruled[..., inside, inside], plain[..., inside, inside])
+
+
+def test_border_rule_looks_at_one_side_at_a_time_and_ignores_invalid_pixels():
+    psf = wide_psf()
+    x, z = truth_and_estimate()
+    x, z = x + 0.5, z + 0.5
+    model = blur_downsample_tensor(z, psf, RATIO)
+    residual = blur_downsample_tensor(x, psf, RATIO) - model
+    residual[..., :, -1] -= 0.1 * model[..., :, -1]  # only the right column is dark: 10% darker
+    keep = border_consistent(residual, model, psf, RATIO)
+    assert not keep[:, -1].any() and keep[:, :-1].all()
+    # a second dark column further in is followed while it is inconsistent (up to border_rings)
+    residual[..., :, -3:-1] -= 0.1 * model[..., :, -3:-1]
+    keep = border_consistent(residual, model, psf, RATIO)
+    assert not keep[:, -2:].any() and keep[:, :-2].all()
+    # brighter than predicted, or darker by less than BORDER_DARKENING: not a zero-filled edge
+    bright = blur_downsample_tensor(x, psf, RATIO) - model
+    bright[..., 0, :] += 0.2 * model[..., 0, :]
+    bright[..., -1, :] -= 0.02 * model[..., -1, :]
+    assert border_consistent(bright, model, psf, RATIO).all()
+    # invalid LR pixels are not judged: a masked dark column is not a reason to drop anything
+    valid = torch.ones(16, 16, dtype=torch.bool)
+    valid[:, -3:] = False
+    assert border_consistent(residual, model, psf, RATIO, valid[None, None]).all()
+    # too small an interior to judge: nothing dropped
+    assert border_consistent(residual[..., :5, :5], model[..., :5, :5], psf, RATIO).all()
+    assert border_consistent(residual, model, psf, RATIO, np.zeros((16, 16), bool)).all()

@@ -25,7 +25,7 @@ from .loop import Checkpointer, HistoryLogger, HoldoutSelector, RollbackGuard, R
 from .losses import HRBatch, Terms, holdout_mse, stage1_terms, stage2_terms, stage3_terms
 from .modules import Modules, SpatialDown, SpatialUp, SpectralDown, SpectralUp
 from .psf_forms import centroid_window
-from .residual import residual_upsample
+from .residual import border_consistent, residual_upsample
 from .stages import Stage
 
 __all__ = ["Pixels", "Problem", "Stage", "Trainer"]
@@ -432,9 +432,15 @@ class Trainer:
         m, p = self.modules, self.problem
         out = m.spe_up(p.hr_msi)
         if self.cfg.residual_correction:
-            residual = p.lr_hsi - m.spa_down(out)
+            prediction = m.spa_down(out)
+            residual = p.lr_hsi - prediction
             method = self.cfg.residual_upsampling
-            out = out + residual_upsample(residual, m.spa_down.psf, p.ratio, method, p.full_lr_mask)
+            mask = p.full_lr_mask
+            keep = border_consistent(residual, prediction, m.spa_down.psf, p.ratio, p.lr_valid)
+            if not bool(keep.all()):  # outer LR rings darker than predicted (zero-filled edges): left out
+                border = keep.to(residual.dtype)[None, None]
+                mask = border if mask is None else mask * border
+            out = out + residual_upsample(residual, m.spa_down.psf, p.ratio, method, mask)
         fused = (out[0] * p.hsi_scale).float().cpu().numpy()
         fused[:, ~p.msi_valid] = np.nan
         return fused

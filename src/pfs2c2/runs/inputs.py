@@ -39,12 +39,21 @@ class InputPair(NamedTuple):
     ratio: int | None
 
 
-def read_file_pair(hsi_spec: str | Path, msi_spec: str | Path, ratio: int | None = None) -> InputPair:
+def read_file_pair(
+    hsi_spec: str | Path,
+    msi_spec: str | Path,
+    ratio: int | None = None,
+    *,
+    hsi_nodata: float | None = None,
+    msi_nodata: float | None = None,
+) -> InputPair:
     """Read two files (not products: see :func:`pfs2c2.runs.read_pair`); with georeferencing, check the grids nest and crop both to their overlap.
 
     Args:
         hsi_spec, msi_spec: file specs (``FILE``, ``FILE.mat:VAR``, ``FILE.h5:/dataset``).
         ratio: the spatial scale factor when known (checked against the grids), else inferred.
+        hsi_nodata, msi_nodata: the user's nodata value for a file (e.g. 0 for a zero-filled border);
+            it replaces the file's own in the returned metadata. None: the file's (if any).
 
     Returns:
         An :class:`InputPair`; ``ratio`` is the one the grids give (None if they do not say).
@@ -58,6 +67,10 @@ def read_file_pair(hsi_spec: str | Path, msi_spec: str | Path, ratio: int | None
         hsi, hsi_meta = read_cube(hsi_spec, window=grid.hsi_window)
     if grid.msi_window is not None:
         msi, msi_meta = read_cube(msi_spec, window=grid.msi_window)
+    if hsi_nodata is not None:
+        hsi_meta = hsi_meta.replace(nodata=float(hsi_nodata))
+    if msi_nodata is not None:
+        msi_meta = msi_meta.replace(nodata=float(msi_nodata))
     return InputPair(hsi, hsi_meta, msi, msi_meta, grid.ratio)
 
 
