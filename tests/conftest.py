@@ -10,6 +10,26 @@ import pytest
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--device",
+        default="cpu",
+        help="torch device of the tests that take the `device` fixture: cpu (default) or cuda[:N] "
+        "(benchmarks/gpu_check.py runs them on a GPU)",
+    )
+
+
+@pytest.fixture(scope="session")
+def device(request: pytest.FixtureRequest) -> str:
+    """The device the device-aware tests run on (``pytest --device cuda``); skips when it is absent."""
+    import torch
+
+    name = str(request.config.getoption("--device"))
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        pytest.skip(f"--device {name} asked for, but torch sees no CUDA device")
+    return name
+
+
 def data_path(relative: str) -> Path:
     """Path of a file in ../shared/data; skips the test when it is not there."""
     path = DATA / relative

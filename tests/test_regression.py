@@ -22,6 +22,10 @@ import pytest
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "regression" / "pinned_cases.py"
 PINNED = json.loads((HERE / "data" / "pinned_digests.json").read_text())
+# The same code gives other bits on another CPU (BLAS/oneDNN kernels chosen by the hardware, even with the
+# portable settings below): digests taken on each machine kind seen, all from the same code. A change in
+# behaviour breaks every set; a new machine kind breaks them all until its digests are added.
+PINNED_ELSEWHERE = [json.loads(path.read_text()) for path in sorted((HERE / "data").glob("pinned_digests.*.json"))]
 PORTABLE = {"OMP_NUM_THREADS": "1", "MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default"}
 
 
@@ -40,10 +44,11 @@ def _digests(*names: str) -> dict[str, dict[str, str]]:
 
 def test_pinned_cases_are_bit_identical():
     got = _digests()
-    expected = {name: value for name, value in PINNED.items() if name != "faithful"}
-    assert set(got) == set(expected)
-    for name in expected:
-        assert got[name] == expected[name], f"case {name} changed: the fused cube or an operator differs"
+    sets = [{name: value for name, value in pins.items() if name != "faithful"} for pins in [PINNED, *PINNED_ELSEWHERE]]
+    assert all(set(got) == set(expected) for expected in sets)
+    closest = max(sets, key=lambda expected: sum(got[name] == expected[name] for name in expected))
+    for name in closest:
+        assert got[name] == closest[name], f"case {name} changed: the fused cube or an operator differs"
 
 
 @pytest.mark.slow

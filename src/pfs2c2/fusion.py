@@ -39,7 +39,7 @@ from .model.trainer import Problem, Trainer
 
 logger = logging.getLogger("pfs2c2")
 
-__all__ = ["FusionResult", "Layout", "ProgressCallback", "RunResult", "fuse", "select_device"]
+__all__ = ["FusionResult", "Layout", "ProgressCallback", "RunResult", "fuse", "fuse_with_trainers", "select_device"]
 
 
 @dataclass
@@ -127,9 +127,10 @@ def fuse(
         srf_support: ``(C, c)`` matrix whose non-zeros say which HSI bands each MSI band may cover when
             the SRF is learned (from wavelengths and a sensor, see :mod:`pfs2c2.sensors`); default all.
         hsi_mask, msi_mask: ``(h, w)`` / ``(H, W)`` bool, True = valid data (e.g. from
-            :func:`pfs2c2.masks.valid_pixels` with the file's nodata value). All-zero spectra are
-            always treated as nodata. Invalid pixels are left out of every loss; MSI-invalid pixels
-            are NaN in the fused cube.
+            :func:`pfs2c2.masks.valid_pixels` with the file's nodata value, or ``nodata=0`` for a
+            zero-filled border). Without a mask only NaN/Inf pixels (``mask_nonfinite``) are nodata:
+            all-zero spectra are data, with a warning when they touch the image edge. Invalid pixels
+            are left out of every loss; MSI-invalid pixels are NaN in the fused cube.
         mask_nonfinite: treat NaN/Inf pixels as nodata instead of refusing the input.
         psf_convention: what ``psf`` means: ``"combined"`` (pfs2c2's blur + decimation kernel, ``k >= ratio``,
             ``k - ratio`` even), ``"blur"`` (an odd blur applied before decimation, as most tools state
@@ -163,6 +164,48 @@ def fuse(
             config=config,
             run=run,
         )
+    return _fuse(
+        lr_hsi,
+        hr_msi,
+        ratio=ratio,
+        srf=srf,
+        psf=psf,
+        srf_support=srf_support,
+        hsi_mask=hsi_mask,
+        msi_mask=msi_mask,
+        mask_nonfinite=mask_nonfinite,
+        psf_convention=psf_convention,
+        layout=layout,
+        config=config,
+        run=run,
+    )[0]
+
+
+def fuse_with_trainers(lr_hsi: Any, hr_msi: Any, **kwargs: Any) -> tuple[FusionResult, list[Trainer]]:
+    """:func:`fuse` on numpy/tensor inputs that also returns every ensemble run's trained
+    :class:`~pfs2c2.model.Trainer` (seed order), for inference elsewhere (:mod:`pfs2c2.scene` streams a
+    scene through them). Same keywords as :func:`fuse` (no DataArrays)."""
+    return _fuse(lr_hsi, hr_msi, keep_trainers=True, **kwargs)
+
+
+def _fuse(
+    lr_hsi: Any,
+    hr_msi: Any,
+    *,
+    ratio: int | None = None,
+    srf: Any = None,
+    psf: Any = None,
+    srf_support: Any = None,
+    hsi_mask: Any = None,
+    msi_mask: Any = None,
+    mask_nonfinite: bool = False,
+    psf_convention: PsfConvention = "auto",
+    layout: Layout = "chw",
+    config: FusionConfig | None = None,
+    run: RunOptions | None = None,
+    keep_trainers: bool = False,
+) -> tuple[FusionResult, list[Trainer]]:
+    """The body of :func:`fuse` (arrays in); the trainers are kept only with ``keep_trainers``."""
     cfg = config or FusionConfig()
     run = run or RunOptions()
     y = as_chw(lr_hsi, layout, "LR-HSI")
@@ -180,8 +223,12 @@ def fuse(
         psf_convention=psf_convention,
     )
     ratio, srf_known, support, psf_known = checked.ratio, checked.srf, checked.srf_support, checked.psf
-    hsi_valid = combine_mask(valid_pixels(y), hsi_mask, y.shape[1:], "hsi_mask")
-    msi_valid = combine_mask(valid_pixels(z), msi_mask, z.shape[1:], "msi_mask")
+    hsi_valid = combine_mask(
+        valid_pixels(y, warn_zero_border=hsi_mask is None, name="LR-HSI"), hsi_mask, y.shape[1:], "hsi_mask"
+    )
+    msi_valid = combine_mask(
+        valid_pixels(z, warn_zero_border=msi_mask is None, name="HR-MSI"), msi_mask, z.shape[1:], "msi_mask"
+    )
     check_psf_size(cfg.psf_size, ratio)
 
     if run.threads:
@@ -209,12 +256,12 @@ def fuse(
         member_ckpt = None if ckpt is None else member_checkpoint(ckpt, member)
         # the checkpoint fingerprint hashes the inputs and the member's configuration whole
         run_id = "" if ckpt is None else fingerprint(arrays, {"ratio": ratio, "config": member_cfg.to_dict()})
-        runs.append(_train_member(problem, member_cfg, run, member_ckpt, run_id))
+        runs.append(_train_member(problem, member_cfg, run, member_ckpt, run_id, keep_trainer=keep_trainers))
     if ckpt is not None and not run.keep_checkpoint:
         remove_checkpoint(ckpt)
     mean = _average_runs(runs)
     mean.timings["total"] = time.perf_counter() - t0
-    return FusionResult(
+    result = FusionResult(
         fused=mean.fused if layout == "chw" else mean.fused.transpose(1, 2, 0).copy(),
         psf=mean.psf,
         srf=mean.srf,
@@ -228,6 +275,7 @@ def fuse(
         srf_learned=srf_known is None,
         modules=mean.modules,
     )
+    return result, [r.trainer for r in runs if r.trainer is not None]
 
 
 def _fuse_dataarrays(
@@ -255,7 +303,7 @@ def _fuse_dataarrays(
 
 def _valid_dataarray_pixels(da: Any, cube: np.ndarray, meta: Any) -> np.ndarray:
     """Valid pixels of a DataArray's cube: finite, not nodata, and its ``valid`` coordinate if any."""
-    valid = valid_pixels(cube, meta.nodata)
+    valid = valid_pixels(cube, meta.nodata, name=str(da.name or "DataArray"))
     coord = valid_coordinate(da)
     if coord is not None and coord.shape == valid.shape:
         valid &= coord
@@ -274,10 +322,14 @@ class _Run:
     history: list[dict[str, Any]]
     timings: dict[str, float]
     modules: dict[str, nn.Module]
+    trainer: Trainer | None = None
 
 
-def _train_member(problem: Problem, cfg: FusionConfig, run: RunOptions, ckpt: Path | None, run_id: str) -> _Run:
-    """Train one run (seed ``cfg.seed``), resuming from ``ckpt`` when it exists, and keep its results.
+def _train_member(
+    problem: Problem, cfg: FusionConfig, run: RunOptions, ckpt: Path | None, run_id: str, *, keep_trainer: bool = False
+) -> _Run:
+    """Train one run (seed ``cfg.seed``), resuming from ``ckpt`` when it exists, and keep its results
+    (the trainer too with ``keep_trainer``).
 
     The checkpoint is left in place (a finished run's says so), so that an interrupted ensemble
     resumes without training its finished runs again.
@@ -294,7 +346,16 @@ def _train_member(problem: Problem, cfg: FusionConfig, run: RunOptions, ckpt: Pa
     trainer = Trainer(problem, cfg, callback=run.callback, checkpointer=checkpointer, resume=resume_state)
     trainer.train()
     psf, srf, gain = trainer.operators()
-    return _Run(trainer.fused(), psf, srf, gain, trainer.log.history, trainer.log.timings, trainer.modules.as_dict())
+    return _Run(
+        trainer.fused(),
+        psf,
+        srf,
+        gain,
+        trainer.log.history,
+        trainer.log.timings,
+        trainer.modules.as_dict(),
+        trainer if keep_trainer else None,
+    )
 
 
 def _average_runs(runs: list[_Run]) -> _Run:

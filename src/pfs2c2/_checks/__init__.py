@@ -89,7 +89,7 @@ PSF                         not a square 2-D kernel, NaN/Inf, all zero, or a sum
                             negative lobes up to 25% of its positive mass; an even kernel that fits
                             neither is refused
 NaN / Inf                   non-finite values, unless ``mask_nonfinite`` (CLI ``--mask-nan``)
-no valid pixel              every spectrum NaN/Inf, all zero (nodata) or masked out
+no valid pixel              every spectrum NaN/Inf, all zero or masked out
 constant band               a band with the same value over every valid pixel (no information, and
                             it breaks the per-image normalisation): the message lists the 0-based
                             band indices to drop
@@ -101,8 +101,10 @@ negative values             no positive value; a negative value larger in magnit
                             maximum, AVIRIS radiance cubes 1.5% at most
 ==========================  ==========================================================================
 
-Masks follow :func:`pfs2c2.masks.valid_pixels`: a pixel is valid when all its bands are finite, its
-spectrum is not all zero, and the optional ``hsi_mask``/``msi_mask`` say so.
+The checks judge the pixels whose bands are all finite, whose spectrum is not all zero (so that a
+zero-filled border does not bias the band statistics) and that the optional ``hsi_mask``/``msi_mask``
+keep. Which pixels the fusion uses follows :func:`pfs2c2.masks.valid_pixels`: all-zero spectra are data
+there unless the user or the file says nodata.
 
 The checks are cheap: a handful of vectorised passes over each image (finite test, valid-pixel mask,
 per-band min and max, a count of negatives); no copy unless some pixels are invalid. Pure numpy: a
@@ -250,6 +252,7 @@ from .settings import (
     check_preset,
     check_presets,
     check_run_options,
+    check_sample_budget,
     check_stage,
     check_stage_mapping,
     check_streamable_residual,
@@ -257,18 +260,22 @@ from .settings import (
 from .shapes import check_ndim, check_ratio_shapes, check_same_shape
 from .simulation import check_psf_widths, check_reference_size, check_srf_reduces_bands
 from .tiling import (
+    TRAINING_MODES,
     check_blend_ramp,
     check_executor_options,
     check_input_kinds,
     check_memory_budget,
     check_overlap,
     check_sample_count,
+    check_sample_memory,
+    check_sample_options,
     check_sample_tiles_with_data,
     check_tile_plan,
     check_tile_size,
     check_tiled_residual,
     check_tiled_run_options,
     check_tiles_with_data,
+    check_training_mode,
     check_work_dir_run,
     check_workers,
     format_bytes,
@@ -384,6 +391,11 @@ __all__ = [
     "check_report_outputs",
     "check_rgb_bands",
     "check_run_options",
+    "check_sample_budget",
+    "check_sample_memory",
+    "check_sample_options",
+    "check_training_mode",
+    "TRAINING_MODES",
     "check_streamable_residual",
     "check_same_crs",
     "check_ratio_shapes",

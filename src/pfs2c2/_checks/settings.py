@@ -175,3 +175,15 @@ def check_streamable_residual(method: str) -> None:
             f"streaming inference supports residual_upsampling='bicubic' only, got {method!r}; "
             'use residual_upsampling="bicubic" or whole-image fusion'
         )
+
+
+def check_sample_budget(lr_pixels: int, patch: int) -> None:
+    """Refuse a scene sample budget or patch side below one pixel (``pfs2c2.scene.draw_sample``).
+
+    Raises:
+        InputError: one line naming the value and the fix.
+    """
+    if int(lr_pixels) < 1:
+        raise InputError(f"the training sample needs at least 1 LR pixel, got {lr_pixels}; give a positive budget")
+    if int(patch) < 1:
+        raise InputError(f"the sample's patch side must be at least 1 LR pixel, got {patch}")

@@ -269,3 +269,50 @@ def check_sample_tiles_with_data(tiles_with_data: int) -> None:
         raise InputError(
             "no sample tile has valid data in both images to learn the PSF and SRF from; check the nodata values"
         )
+
+
+TRAINING_MODES = ("auto", "whole", "sample", "tiles")
+"""The values of ``pfs2c2 fuse --training``."""
+
+
+def check_sample_memory(need: int, budget: int, *, smallest: int, label: str) -> None:
+    """Refuse a ``--max-memory`` (``label``) below the ``need`` (bytes) of a sampled run streaming its
+    output in blocks of ``smallest`` LR pixels.
+
+    Raises:
+        InputError: ``"--max-memory ... is too small ..."`` naming the need.
+    """
+    if need > budget:
+        raise InputError(
+            f"{label} is too small: training on a sample and writing blocks of {smallest} LR pixels needs "
+            f"about {format_bytes(need)}; raise --max-memory"
+        )
+
+
+def check_training_mode(training: str, *, tiled: bool, whole_only: list[str]) -> None:
+    """Refuse a ``--training`` mode that the other options contradict.
+
+    ``tiled``: per-tile options were given; ``whole_only``: options or inputs only the whole-scene path has.
+
+    Raises:
+        InputError: one line naming the conflict and the fix.
+    """
+    if training not in TRAINING_MODES:
+        raise InputError(f"--training must be one of {', '.join(TRAINING_MODES)}, got {training!r}")
+    if training in ("whole", "sample") and tiled:
+        raise InputError(
+            f"--training {training} does not train per tile: drop --tile-size/--workers/--scheduler/--overlap/"
+            "--per-tile-operators, or use --training tiles"
+        )
+    if training in ("sample", "tiles") and whole_only:
+        raise InputError(f"{', '.join(whole_only)} need the whole scene in memory: drop them or use --training whole")
+
+
+def check_sample_options(*, saturation: float | None) -> None:
+    """Refuse the options a sampled run does not apply (``--saturation``: whole-scene runs only).
+
+    Raises:
+        InputError: one line naming the fix.
+    """
+    if saturation is not None:
+        raise InputError("--saturation is applied by whole-scene runs only: add --training whole")

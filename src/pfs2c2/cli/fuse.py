@@ -20,6 +20,7 @@ from .options import (
     product_options,
     resume_option,
     seed_option,
+    training_options,
 )
 from .options import tiling_options as tiling_option_group
 from .terminal import StageProgress, echo_err, format_metrics, note, warn
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
 )
 @product_options
 @click.option("--no-plots", is_flag=True, help="Do not write the report PNGs.")
+@training_options
 @tiling_option_group
 @click.option(
     "--checkpoint-every",
@@ -126,6 +128,7 @@ def fuse(
     specs = {k: options.pop(v) for k, v in _SPEC_OPTIONS.items()}
     masks = {"mask_nonfinite": options.pop("mask_nan"), "saturation": options.pop("saturation")}
     extras = {k: options.pop(k) for k in ("msi_bands", "align", "out_bands", "rgb")}
+    training, sample_pixels = options.pop("training"), options.pop("sample_pixels")
     tiling = options  # tile_size, overlap, max_memory, workers, scheduler, per_tile_operators
     with user_errors():
         out = Path(out_path)
@@ -138,15 +141,44 @@ def fuse(
         check_output_path(out)
         cfg, run = runs.load_settings(preset, config_path, seed=seed, ensemble=ensemble, device=device)
         inputs = runs.RunInputs(hsi_spec, msi_spec, ref_spec)
-        _check_untiled(hsi_spec, msi_spec, extras, tiling)
-        scene = runs.tiled_scene(hsi_spec, msi_spec, ratio, **tiling, note=note)
-        check_validate_untiled(validate, tiled=scene is not None)
-        if scene is not None:
-            _fuse_tiled(
-                scene, out, inputs, specs, cfg, run, masks=masks, tiling=tiling, resume=resume, overwrite=overwrite
+        mode, described = runs.training_mode(
+            training,
+            hsi_spec,
+            msi_spec,
+            ratio,
+            sample_pixels=sample_pixels,
+            extras=extras,
+            validate=validate,
+            tiling=tiling,
+        )
+        if mode == "tiles":
+            _check_untiled(hsi_spec, msi_spec, extras, tiling)
+            scene = runs.tiled_scene(hsi_spec, msi_spec, ratio, **tiling, note=note)
+            check_validate_untiled(validate, tiled=scene is not None)
+            if scene is not None:
+                _fuse_tiled(
+                    scene, out, inputs, specs, cfg, run, masks=masks, tiling=tiling, resume=resume, overwrite=overwrite
+                )
+                return
+        if mode == "sample":
+            assert described is not None
+            _fuse_sample(
+                described,
+                out,
+                inputs,
+                specs,
+                cfg,
+                run,
+                sample_pixels=sample_pixels,
+                max_memory=tiling["max_memory"],
+                checkpoint=checkpoint,
+                checkpoint_every=checkpoint_every,
+                resume=resume,
+                overwrite=overwrite,
+                masks=masks,
             )
             return
-        training = dataclasses.replace(
+        training_run = dataclasses.replace(
             run, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, keep_checkpoint=True
         )
         result = _fuse_whole(
@@ -155,7 +187,7 @@ def fuse(
             specs,
             cfg,
             run,
-            training,
+            training_run,
             ratio=ratio,
             masks=masks,
             extras=extras,
@@ -178,6 +210,71 @@ _SPEC_OPTIONS = {
     "psf_convention": "psf_convention",
 }
 """resolve_operators() keyword -> option name."""
+
+
+def _fuse_sample(
+    scene: SceneInputs,
+    out: Path,
+    inputs: RunInputs,
+    specs: dict[str, Any],
+    cfg: FusionConfig,
+    run: RunOptions,
+    *,
+    sample_pixels: int,
+    max_memory: str | None,
+    checkpoint: Path,
+    checkpoint_every: float,
+    resume: bool,
+    overwrite: bool,
+    masks: dict[str, Any],
+) -> None:
+    """The sampled path: learn once from a sample of the scene, stream OUT block by block (resumable)."""
+    from .. import runs
+    from .._checks import check_sample_options
+    from ..model import remove_checkpoint
+
+    check_sample_options(saturation=masks["saturation"])
+    plan = runs.plan_sample(
+        scene.ratio, scene.hsi_bands, scene.msi_bands, sample_pixels=sample_pixels, max_memory=max_memory
+    )
+    H, W = scene.hr_shape
+    echo_err(
+        f"sampled training: {min(plan.sample_pixels, scene.lr_shape[0] * scene.lr_shape[1])} of "
+        f"{scene.lr_shape[0] * scene.lr_shape[1]} LR pixels, output {H}x{W}x{scene.hsi_bands} in blocks of "
+        f"{plan.block_lr} LR pixels (about {_gib(plan.peak_bytes)} GiB)"
+    )
+    training = dataclasses.replace(
+        run, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume, keep_checkpoint=True
+    )
+    progress = StageProgress(cfg.ensemble)
+    try:
+        result, ops = runs.fuse_sampled(
+            scene,
+            out,
+            specs,
+            config=cfg,
+            run=dataclasses.replace(training, callback=progress),
+            plan=plan,
+            overwrite=overwrite,
+            warn=warn,
+        )
+    finally:
+        progress.close()
+    extra = {"training": {"mode": "sample", "block_lr": plan.block_lr, **result.sample}}
+    scores = runs.write_run_outputs(
+        result, out, inputs=inputs, wavelengths=ops.wavelengths, overwrite=True, extra=extra
+    )
+    remove_checkpoint(checkpoint)
+    if scores is not None:
+        click.echo(format_metrics(scores))
+    click.echo(
+        f"fused {H}x{W}x{scene.hsi_bands} in {result.timings['total']:.1f} s (training "
+        f"{result.timings['training']:.1f} s on {result.sample['lr_pixels']} LR pixels) -> {result.path}"
+    )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f}"
 
 
 def _check_untiled(hsi_spec: str, msi_spec: str, extras: dict[str, Any], tiling: dict[str, Any]) -> None:

@@ -35,6 +35,26 @@ mask_options = _all(
     click.option("--saturation", type=float, help="Pixels with any band at or above this value are excluded."),
 )
 
+training_options = _all(
+    click.option(
+        "--training",
+        type=click.Choice(["auto", "whole", "sample", "tiles"]),
+        default="auto",
+        show_default=True,
+        help="whole = train on the whole scene in memory; sample = learn once from --sample-pixels LR pixels "
+        "drawn over the scene, then stream the output block by block (minutes for a full product); tiles = "
+        "train again in every tile; auto = tiles with --tile-size/--workers/--scheduler, whole for products, "
+        "--align, --validate, --out-bands, --rgb or a scene within --sample-pixels, else sample.",
+    ),
+    click.option(
+        "--sample-pixels",
+        type=click.IntRange(min=1),
+        default=4096,
+        show_default=True,
+        help="LR pixels the sampled training learns from (patches drawn over the whole scene).",
+    ),
+)
+
 tiling_options = _all(
     click.option(
         "--tile-size",
@@ -48,8 +68,9 @@ tiling_options = _all(
     ),
     click.option(
         "--max-memory",
-        help="Memory budget of the run (per worker with --scheduler), e.g. 4GB: picks the tile size "
-        "(`fuse` tiles only when the whole scene would not fit).",
+        help="Memory budget of the run (per worker with --scheduler), e.g. 4GB: bounds the sample and the output "
+        "blocks of a sampled run, picks the tile size of a tiled one (a whole-scene run that would not fit "
+        "is sampled).",
     ),
     click.option(
         "--workers",

@@ -41,26 +41,35 @@ are refused (delete them or pass ``overwrite=True``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._checks import as_cube, check_writable
+from .._checks import check_writable
 from ..errors import InputError
 from ._common import PathLike
-from .atomic import atomic_write, check_overwrite, remove_quietly, temp_name
-from .formats import WRITE_FORMATS, BlockSink, WriteFormat
+from .atomic import atomic_write, check_overwrite, remove_quietly
+from .formats import WRITE_FORMATS, BlockSink
 from .formats.cog import part_name
 from .formats.matlab import MAT5_MAX_BYTES
 from .formats.raster import RGB_NM, default_bands
 from .formats.text import write_matrix_csv
 from .meta import RasterMeta
+from .write_paths import (
+    _as_cube,
+    _drop_aux_xml,
+    _final_paths,
+    _fsync_dir,
+    _journal_path,
+    _meta_digest,
+    _resume_temp_paths,
+    _temp_paths,
+    _write_kind,
+)
 
 __all__ = [
     "write_cube",
@@ -93,79 +102,6 @@ RESUME_JOURNAL_VERSION = 1
 _JOURNAL_FORMAT = "pfs2c2 partial cube"
 
 
-def _write_kind(ext: str) -> str | None:
-    """The key of :data:`~pfs2c2.io.formats.WRITE_FORMATS` for an extension, or ``None``."""
-    for kind, fmt in WRITE_FORMATS.items():
-        if ext in fmt.extensions:
-            return kind
-    return None
-
-
-def _final_paths(out: Path, fmt: WriteFormat) -> list[Path]:
-    """The file(s) a write to ``out`` produces: ``[data, data.hdr]`` for ENVI (``OUT.img`` for ``OUT.hdr``)."""
-    if fmt.paired_header:
-        data = out.with_suffix(".img") if out.suffix.lower() == ".hdr" else out
-        return [data, data.with_suffix(".hdr")]
-    return [out]
-
-
-def _temp_paths(finals: Sequence[Path]) -> list[Path]:
-    tmp = temp_name(finals[0])
-    return [tmp] if len(finals) == 1 else [tmp, tmp.with_suffix(".hdr")]
-
-
-def _resume_temp_paths(finals: Sequence[Path]) -> list[Path]:
-    """Deterministic partial names of a resumable write: ``.NAME.EXT.resume.EXT`` (+ its ``.hdr`` for ENVI)."""
-    data = finals[0]
-    tmp = data.with_name(f".{data.name}.resume{data.suffix}")
-    return [tmp] if len(finals) == 1 else [tmp, tmp.with_suffix(".hdr")]
-
-
-def _journal_path(final: Path) -> Path:
-    """The journal of a resumable write to ``final``: ``.NAME.EXT.resume.json``."""
-    return final.with_name(f".{final.name}.resume.json")
-
-
-def _meta_digest(meta: RasterMeta) -> str:
-    """A short digest of the metadata written into the file (grid, bands, nodata, units)."""
-
-    def floats(v: Any) -> list[float] | None:
-        return None if v is None else [float(x) for x in np.asarray(v, dtype=np.float64).ravel()]
-
-    rec = {
-        "crs": meta.crs,
-        "transform": floats(meta.transform),
-        "wavelengths_nm": floats(meta.wavelengths_nm),
-        "fwhm_nm": floats(meta.fwhm_nm),
-        "nodata": None if meta.nodata is None else repr(float(meta.nodata)),
-        "band_names": meta.band_names,
-        "units": meta.units,
-    }
-    return hashlib.sha256(json.dumps(rec, sort_keys=True).encode("utf-8")).hexdigest()[:16]
-
-
-def _fsync_dir(path: Path) -> None:
-    """``fsync`` a directory so that a rename in it is durable (best effort; not possible everywhere)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _drop_aux_xml(paths: Sequence[Path]) -> None:
-    for p in paths:
-        remove_quietly(Path(str(p) + ".aux.xml"))  # stale PAM side file would override the new metadata
-
-
-# ==================================================================================================
-# Public API
-# ==================================================================================================
 def write_cube(
     path: PathLike,
     cube: Any,
@@ -221,18 +157,6 @@ def write_cube(
     return finals[0]
 
 
-def _as_cube(cube: Any, out: Path) -> np.ndarray:
-    """The cube to write as C-contiguous float32 (numpy or tensor in; refused by :func:`as_cube`)."""
-    try:
-        arr = as_cube(cube, "the cube", "(C, H, W)")
-    except InputError as exc:
-        raise InputError(f"cannot write {out}: {exc}") from None
-    return np.ascontiguousarray(arr, dtype=np.float32)
-
-
-# ==================================================================================================
-# Window-by-window writing (tiled fusion)
-# ==================================================================================================
 class CubeWriter:
     """Writes a ``(C, H, W)`` float32 cube window by window to a temporary file; :meth:`close` moves it
     into place with ``os.replace`` (both files for ENVI), :meth:`abort` deletes it (keeps it with a

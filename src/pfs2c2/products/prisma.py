@@ -40,18 +40,16 @@ Not confirmed from the specification text itself (the document was not available
 above agrees with the ASI attribute names and with three independent readers: prismaread, the EnMAP-Box
 importer and hyperproc):
 
-0. the axis order ``(rows, bands, cols)`` with rows north to south (what those readers use; one other
-   third-party reader documents ``(easting, bands, northing)``);
+0. the axis order ``(rows, bands, cols)``, rows north to south (one reader says ``(easting, bands, northing)``);
 1. whether the corner attributes are pixel centres or outer corners (readers disagree and EnMAP-Box
    issue #1072 is open; the centre convention is used, a half-pixel (15 m) question);
-2. that the L2D product carries no cloud, sun-glint or land-cover mask: ``Cloud_Mask`` (0 clear,
-   1 cloudy, 10 unclassified, 255 error), ``SunGlint_Mask`` and ``LandCover_Mask`` are datasets of the L1
-   swath ``PRS_L1_HCO``, in sensor geometry, and the readers above read only cubes, error matrices,
-   geolocation and angles from ``PRS_L2D_HCO``. None is read, so clouds in an L2D scene are not masked
-   here (the L1 mask would first have to be resampled onto the L2D grid);
+2. that L2D carries no cloud, sun-glint or land-cover mask: ``Cloud_Mask`` (0 clear, 1 cloudy, 10
+   unclassified, 255 error), ``SunGlint_Mask`` and ``LandCover_Mask`` are in the L1 swath ``PRS_L1_HCO``
+   (sensor geometry; the readers above read only cubes, errors, geolocation and angles from L2D), so L2D
+   clouds are not masked here (the L1 mask would first need resampling onto the L2D grid);
 3. the meaning of the ``*_PIXEL_L2_ERR_MATRIX`` values, so they are not used;
-4. the exact format of ``Product_StartTime`` (it is normalised with ``datetime.fromisoformat`` when it
-   parses, else passed on as written; without it the start time in the file name is used).
+4. the format of ``Product_StartTime`` (normalised by ``datetime.fromisoformat`` when it parses, else
+   kept as written; without it, the file name's start time).
 
 **Zip.** The ``.zip`` ASI delivers is read without unzipping it, wherever its one ``PRS_L2D_*.he5`` sits
 inside it: a member stored uncompressed is read in place; a compressed member (HDF5 needs random access,

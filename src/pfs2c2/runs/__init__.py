@@ -16,6 +16,7 @@ The command line only parses options and calls these, so Python users get the sa
 * :mod:`~pfs2c2.runs.products`: product inputs (EnMAP, PRISMA, Sentinel-2, EMIT), alignment, the masks that travel;
 * :mod:`~pfs2c2.runs.quality`: scores, the no-reference policy, the reduced-resolution (Wald) check;
 * :mod:`~pfs2c2.runs.outputs`: psf.csv, srf.csv, history.csv, config.yaml, run.json, metrics.json;
+* :mod:`~pfs2c2.runs.sampled`: when a run trains on a sample of the scene, its memory plan, and the run;
 * :mod:`~pfs2c2.runs.tiled`: when a run is tiled, and its scene job;
 * :mod:`~pfs2c2.runs.manifest`: batch manifests.
 """
@@ -71,9 +72,25 @@ from .quality import (
     reference_scores,
     scoring_mask,
 )
+from .sampled import (
+    SamplePlan,
+    Training,
+    choose_training,
+    fuse_sampled,
+    plan_sample,
+    training_mode,
+    whole_only_inputs,
+)
 from .tiled import tiled_job, tiled_scene
 
 __all__ = [
+    "SamplePlan",
+    "Training",
+    "choose_training",
+    "fuse_sampled",
+    "plan_sample",
+    "training_mode",
+    "whole_only_inputs",
     "InputPair",
     "Operators",
     "Warn",

@@ -28,6 +28,7 @@ from .quality import reference_scores
 if TYPE_CHECKING:
     from ..fusion import FusionResult
     from ..io import RasterMeta
+    from ..scene import SceneResult
     from ..tiling import TiledResult
 
 SIDECAR_NAMES = {
@@ -191,7 +192,7 @@ def tiling_record(result: TiledResult, executor: str | None) -> dict[str, Any]:
 
 
 def run_record(
-    result: FusionResult | TiledResult, out: Path, inputs: RunInputs, wavelengths: np.ndarray | None
+    result: FusionResult | TiledResult | SceneResult, out: Path, inputs: RunInputs, wavelengths: np.ndarray | None
 ) -> dict[str, Any]:
     """The keys of run.json every run has (see :func:`write_run_outputs` for the others)."""
     return {
@@ -209,7 +210,7 @@ def run_record(
 
 
 def write_run_outputs(
-    result: FusionResult | TiledResult,
+    result: FusionResult | TiledResult | SceneResult,
     out: str | Path,
     *,
     inputs: RunInputs,
@@ -268,12 +269,12 @@ def write_run_outputs(
     return scores
 
 
-def _fused_cube(result: FusionResult | TiledResult) -> np.ndarray:
-    """The fused ``(C, H, W)`` cube of a run: in memory, or read back from a tiled run's output file."""
+def _fused_cube(result: FusionResult | TiledResult | SceneResult) -> np.ndarray:
+    """The fused ``(C, H, W)`` cube of a run: in memory, or read back from the output file of a tiled or
+    sampled run."""
     from ..io import read_cube
-    from ..tiling import TiledResult
 
-    if isinstance(result, TiledResult) and result.fused is None:
-        return read_cube(str(result.path))[0]
-    assert result.fused is not None  # a FusionResult always holds its cube
-    return result.fused
+    fused = getattr(result, "fused", None)
+    if fused is None:
+        return read_cube(str(result.path))[0]  # type: ignore[union-attr]  # tiled and sampled runs have one
+    return np.asarray(fused)

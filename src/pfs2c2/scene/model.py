@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,3 +51,21 @@ class FusionModel:
             residual_correction=bool(trainer.cfg.residual_correction),
             residual_upsampling=str(trainer.cfg.residual_upsampling),
         )
+
+    @property
+    def bands(self) -> int:
+        """HSI bands C of the fused cube."""
+        last = self.spe_up.net[-1]
+        assert isinstance(last, torch.nn.Conv2d)  # SpectralUp ends with its output convolution
+        return int(last.out_channels)
+
+    def fingerprint(self) -> str:
+        """SHA-1 of everything that decides the output (weights, frozen gate, PSF, scales, settings)."""
+        digest = hashlib.sha1()
+        for name, tensor in sorted(self.spe_up.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        digest.update(np.ascontiguousarray(self.psf, dtype=np.float32).tobytes())
+        settings = (self.ratio, self.hsi_scale, self.msi_scale, self.residual_correction, self.residual_upsampling)
+        digest.update(repr(settings).encode())
+        return digest.hexdigest()
