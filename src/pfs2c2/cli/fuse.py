@@ -279,16 +279,13 @@ def _gib(n: int) -> str:
 
 def _check_untiled(hsi_spec: str, msi_spec: str, extras: dict[str, Any], tiling: dict[str, Any]) -> None:
     """Products, --align, --out-bands and --rgb are for untiled runs only."""
+    from .. import runs
     from .._checks import check_untiled_inputs
-    from ..products import detect_product
 
     tiled = any(tiling[k] is not None for k in ("tile_size", "max_memory", "workers", "scheduler"))
     if not tiled:
         return
-    names = [n for n in (detect_product(s) for s in (hsi_spec, msi_spec) if Path(s).exists()) if n]
-    what = [f"product inputs ({', '.join(names)})"] if names else []
-    what += [f"--{k.replace('_', '-')}" for k in ("align", "out_bands", "rgb") if extras[k]]
-    check_untiled_inputs(tiled, what)
+    check_untiled_inputs(tiled, runs.whole_only_inputs(hsi_spec, msi_spec, extras, validate=False))
 
 
 def _fuse_whole(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import PsfConvention, check_psf, check_ratio_shapes, check_streamable_residual
+from .._checks import PsfConvention, check_psf, check_streamable_residual, infer_ratio
 from ..config import FusionConfig, RunOptions, learned_psf_size
 from ..fusion import RunResult, fuse_with_trainers
 from ..io import RasterMeta, open_cube
@@ -25,7 +25,7 @@ from .sample import draw_sample
 from .stream import stream_to_file
 from .windows import Cube, cube_shape
 
-__all__ = ["SceneResult", "fuse_scene", "infer_ratio"]
+__all__ = ["SceneResult", "fuse_scene"]
 
 DEFAULT_SAMPLE_PIXELS = 4096
 """LR pixels in the training sample by default (64 x 64; the nine standard cases have 144-1024)."""
@@ -45,13 +45,6 @@ class SceneResult(RunResult):
     path: Path = field(kw_only=True)
     shape: tuple[int, int, int] = field(kw_only=True)
     sample: dict[str, Any] = field(default_factory=dict, kw_only=True)
-
-
-def infer_ratio(lr_shape: tuple[int, ...], hr_shape: tuple[int, ...], ratio: int | None) -> int:
-    """The ratio given, or ``H / h`` from the shapes (refused when they do not nest)."""
-    r = int(ratio) if ratio is not None else max(1, int(hr_shape[-2]) // max(1, int(lr_shape[-2])))
-    check_ratio_shapes(lr_shape, hr_shape, r)
-    return r
 
 
 def fuse_scene(
